@@ -1,0 +1,3 @@
+"""A self-hostable, API-first CRM server."""
+
+__version__ = "0.1.0"

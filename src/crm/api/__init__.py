@@ -1,0 +1,1 @@
+"""HTTP: the native API and the compatible faces, each a thin layer over the core."""

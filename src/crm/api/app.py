@@ -1,0 +1,69 @@
+"""The ASGI application: the native API at ``/api/v1``, health, OpenAPI and docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm import __version__
+from crm.api.common.http import BodyLimit, json_response
+from crm.api.native import access, events, notes, objects, pipelines, records
+from crm.api.native.errors import install, render_status
+from crm.db.engine import make_engine
+from crm.settings import Settings
+
+DESCRIPTION = """A self-hostable, API-first CRM.
+
+Authenticate with `Authorization: Bearer ak_...`. Errors answer
+`{"error": {"code", "message", "details"}}` with 400, 401, 403, 404, 409, 413, 422 or 429.
+"""
+
+
+def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
+    """Build the whole server for ``settings``.
+
+    Without ``engine`` the server opens its own when it starts and closes it when it stops.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is not None:
+            yield
+            return
+        app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="CRM", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+    )
+    app.state.engine = engine
+    install(app)
+    for module in (objects, records, notes, pipelines, events, access):
+        app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> Response:
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:  # the database is unreachable, whatever the driver says
+            return json_response({"status": "unavailable"}, 503)
+        return json_response({"status": "ok"})
+
+    return BodyLimit(app, settings.max_body_bytes, render_status)
+
+
+def create_from_env() -> Any:
+    """The app for ``uvicorn --factory``: settings from ``CRM_*`` environment variables."""
+    return create_app(Settings.from_env())

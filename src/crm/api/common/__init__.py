@@ -1,0 +1,1 @@
+"""Request machinery every face shares: transactions, bodies, limits, JSON responses."""

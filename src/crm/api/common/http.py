@@ -1,0 +1,123 @@
+"""Per-request units of work and JSON in and out.
+
+A handler opens exactly one transaction with :func:`unit`, which also resolves the caller,
+and the transaction commits before the response is built, so a client is only ever told
+of writes that are durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.core.auth.principal import Principal
+from crm.core.auth.service import authenticate
+from crm.core.errors import CRMError
+from crm.db.engine import transaction
+
+
+class MalformedBody(CRMError):
+    """The body is not what the content type says (400)."""
+
+    def __init__(self, message: str = "The request body is not valid JSON") -> None:
+        super().__init__(message, [], "malformed_request")
+
+
+def engine_of(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+@asynccontextmanager
+async def unit(
+    request: Request, key: str | None, *, write: bool
+) -> AsyncIterator[tuple[AsyncConnection, Principal]]:
+    """A transaction with the caller resolved from ``key``; commits on leaving the block."""
+    async with transaction(engine_of(request), write=write) as conn:
+        principal = await authenticate(conn, key)
+        yield conn, principal
+
+
+def bearer(request: Request) -> str | None:
+    """The key from ``Authorization: Bearer ak_...``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body; MalformedBody (400) when it does not parse."""
+    raw = await request.body()
+    if not raw.strip():
+        raise MalformedBody("A JSON body is required")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise MalformedBody() from None
+
+
+def _default(value: Any) -> Any:
+    return str(value)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialise with orjson; UUIDs and datetimes render natively, anything else as text."""
+    return Response(
+        orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z),
+        status_code=status, media_type="application/json", headers=headers,
+    )
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 when a request body exceeds ``limit`` bytes.
+
+    A declared Content-Length is checked before anything is read; a chunked body is read
+    up to the limit and then handed on, so an oversized upload never reaches a handler.
+    """
+
+    def __init__(self, app: Any, limit: int, render: Callable[[int, str], bytes]) -> None:
+        self.app, self.limit, self.render = app, limit, render
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replayed() -> Any:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replayed, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = self.render(413, f"The request body exceeds {self.limit} bytes")
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,93 @@
+"""The native API's error shape: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.http import MalformedBody, json_response
+from crm.core import errors as e
+
+STATUS: dict[type[e.CRMError], int] = {
+    MalformedBody: 400,
+    e.Unauthenticated: 401,
+    e.PermissionDenied: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.PayloadTooLarge: 413,
+    e.ValidationFailed: 422,
+    e.RateLimited: 429,
+}
+_HTTP_CODES = {400: "malformed_request", 401: "unauthenticated", 403: "permission_denied",
+               404: "not_found", 405: "method_not_allowed", 409: "conflict",
+               413: "payload_too_large", 415: "unsupported_media_type",
+               422: "validation_failed", 429: "rate_limited"}
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def render_status(status: int, message: str) -> bytes:
+    """A bare error body for a status, for middleware that answers before routing."""
+    return orjson.dumps(error_body(_HTTP_CODES.get(status, "error"), message))
+
+
+def status_of(exc: e.CRMError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+async def _crm_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.CRMError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
+    return json_response(error_body(exc.code, exc.message, exc.details), status_of(exc), headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path") else [
+        str(p) for p in loc
+    ]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    if any(p["type"] == "json_invalid" for p in problems):
+        return json_response(error_body("malformed_request", "The request body is not valid JSON"), 400)
+    if any(p["type"] == "missing" and tuple(p["loc"]) == ("body",) for p in problems):
+        return json_response(error_body("malformed_request", "A JSON body is required"), 400)
+    details = [
+        {"field": _location(tuple(p["loc"])),
+         "code": "unknown" if p["type"] == "extra_forbidden" else "invalid", "message": p["msg"]}
+        for p in problems
+    ]
+    return json_response(error_body("validation_failed", "Validation failed", details), 422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "No such endpoint", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+    return json_response(error_body(_HTTP_CODES.get(exc.status_code, "error"), message),
+                         exc.status_code, exc.headers)
+
+
+async def _unexpected(_request: Request, _exc: Exception) -> Response:
+    return json_response(error_body("internal_error", "Something went wrong on our side"), 500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the native error handlers on ``app``."""
+    app.add_exception_handler(e.CRMError, _crm_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

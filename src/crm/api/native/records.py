@@ -1,0 +1,168 @@
+"""Records of any object type: CRUD, search, count, bulk, upsert, archive, timeline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.http import json_response
+from crm.api.native import render
+from crm.api.native.deps import read, write
+from crm.api.native.errors import error_body, status_of
+from crm.api.native.schemas import BulkIn, CountIn, RecordIn, RecordPatch, SearchIn, UpsertIn
+from crm.core.errors import CRMError
+from crm.core.metadata.model import WorkspaceMeta
+from crm.core.metadata.service import metadata_for
+from crm.core.records import history
+from crm.core.records import service as records
+from crm.core.records.model import Page, RecordQuery
+from crm.core.records.query import sort_param
+
+router = APIRouter(tags=["records"])
+BASE = "/objects/{object}/records"
+
+
+def _page(meta: WorkspaceMeta, page: Page) -> dict[str, object]:
+    out: dict[str, object] = {
+        "data": [render.record(meta, r) for r in page.records],
+        "next_cursor": page.next_cursor,
+    }
+    if page.total is not None:
+        out["total"] = page.total
+    return out
+
+
+@router.get(BASE, summary="List records")
+async def list_records(
+    object: str, request: Request,
+    limit: int = Query(50, ge=1, le=500), cursor: str | None = None,
+    offset: int | None = Query(None, ge=0), q: str | None = None,
+    sort: str | None = Query(None, examples=["city,-created_at"]),
+    archived: Literal["exclude", "include", "only"] = "exclude",
+    include_total: bool = False,
+) -> Response:
+    query = RecordQuery(sort=sort_param(sort), limit=limit, cursor=cursor, offset=offset, q=q,
+                        archived=archived, with_total=include_total)
+    async with read(request) as (conn, p):
+        page = await records.find_records(conn, p, object, query)
+        meta = await metadata_for(conn, p)
+    return json_response(_page(meta, page))
+
+
+@router.post(f"{BASE}/search", summary="Find records with a filter, sort and search")
+async def search_records(object: str, body: SearchIn, request: Request) -> Response:
+    query = RecordQuery(filter=body.filter, sort=body.sort, limit=body.limit, cursor=body.cursor,
+                        offset=body.offset, q=body.q, archived=body.archived,
+                        with_total=body.include_total)
+    async with read(request) as (conn, p):
+        page = await records.find_records(conn, p, object, query)
+        meta = await metadata_for(conn, p)
+    return json_response(_page(meta, page))
+
+
+@router.post(f"{BASE}/count", summary="Count records matching a filter")
+async def count_records(object: str, body: CountIn, request: Request) -> Response:
+    query = RecordQuery(filter=body.filter, q=body.q, archived=body.archived)
+    async with read(request) as (conn, p):
+        total = await records.count_records(conn, p, object, query)
+    return json_response({"count": total})
+
+
+@router.post(BASE, status_code=201, summary="Create a record")
+async def create_record(object: str, body: RecordIn, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        created = await records.create_record(conn, p, object, fields=body.fields,
+                                              owner=body.owner_id)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, created), 201)
+
+
+@router.post(f"{BASE}/bulk", summary="Create up to 1,000 records; each item succeeds or fails alone")
+async def bulk_create(object: str, body: BulkIn, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        results = await records.bulk_create(conn, p, object, body.records)
+        meta = await metadata_for(conn, p)
+    data = []
+    for item in results:
+        if item.record is not None:
+            data.append({"index": item.index, "status": "created",
+                         "record": render.record(meta, item.record)})
+        else:
+            err = item.error
+            assert isinstance(err, CRMError)
+            data.append({"index": item.index, "status": "error", "http_status": status_of(err),
+                         **error_body(err.code, err.message, err.details)})
+    created = sum(1 for d in data if d["status"] == "created")
+    return json_response({"data": data, "created": created, "failed": len(data) - created})
+
+
+@router.put(f"{BASE}/upsert", summary="Update the record matching a unique field, or create it")
+async def upsert_record(object: str, body: UpsertIn, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        record, created = await records.upsert_record(
+            conn, p, object, match=body.match, fields=body.fields, owner=body.owner_id
+        )
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, record), 201 if created else 200)
+
+
+@router.get(f"{BASE}/{{record}}", summary="Get a record")
+async def get_record(object: str, record: str, request: Request) -> Response:
+    async with read(request) as (conn, p):
+        found = await records.get_record(conn, p, object, record)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, found))
+
+
+@router.patch(f"{BASE}/{{record}}", summary="Change some fields of a record (null clears)")
+async def update_record(object: str, record: str, body: RecordPatch, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        updated = await records.update_record(conn, p, object, record, fields=body.fields,
+                                              owner=body.owner_id)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, updated))
+
+
+@router.delete(f"{BASE}/{{record}}", status_code=204, summary="Delete a record (restorable)")
+async def delete_record(object: str, record: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        await records.delete_record(conn, p, object, record)
+    return Response(status_code=204)
+
+
+@router.post(f"{BASE}/{{record}}/restore", summary="Restore a deleted record")
+async def restore_record(object: str, record: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        restored = await records.restore_record(conn, p, object, record)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, restored))
+
+
+@router.post(f"{BASE}/{{record}}/archive", summary="Archive a record (409 if archived)")
+async def archive_record(object: str, record: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        changed = await records.set_archived(conn, p, object, record, archived=True)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, changed))
+
+
+@router.post(f"{BASE}/{{record}}/unarchive", summary="Unarchive a record (409 if active)")
+async def unarchive_record(object: str, record: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        changed = await records.set_archived(conn, p, object, record, archived=False)
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, changed))
+
+
+@router.get(f"{BASE}/{{record}}/timeline", summary="A record's events, newest first")
+async def record_timeline(
+    object: str, record: str, request: Request, limit: int = Query(50, ge=1, le=200),
+    before: int | None = None,
+) -> Response:
+    async with read(request) as (conn, p):
+        found = await history.timeline(conn, p, object, record, limit=limit, before=before)
+        meta = await metadata_for(conn, p)
+    return json_response({"data": [render.event(meta, ev) for ev in found]})

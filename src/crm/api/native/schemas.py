@@ -1,0 +1,140 @@
+"""Request bodies of the native API. Unknown attributes are refused (422)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def given(self) -> dict[str, Any]:
+        """Only the attributes the client sent (for partial updates)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class ObjectIn(Body):
+    key: str = Field(examples=["property"])
+    label: str = Field(examples=["Property"])
+    plural_label: str | None = None
+    display_fields: list[str] = []
+    fields: list[dict[str, Any]] = []
+
+
+class ObjectPatch(Body):
+    label: str | None = None
+    plural_label: str | None = None
+    display_fields: list[str] | None = None
+
+
+class FieldIn(Body):
+    key: str = Field(examples=["region"])
+    label: str = Field(examples=["Region"])
+    type: str = Field(examples=["text"])
+    group: str | None = None
+    required: bool = False
+    unique: bool = False
+    searchable: bool | None = None
+    indexed: bool = False
+    default: Any = None
+    options: dict[str, Any] = {}
+    position: int | None = None
+
+
+class FieldPatch(Body):
+    key: str | None = None
+    label: str | None = None
+    type: str | None = None
+    group: str | None = None
+    required: bool | None = None
+    unique: bool | None = None
+    searchable: bool | None = None
+    indexed: bool | None = None
+    default: Any = None
+    options: dict[str, Any] | None = None
+    position: int | None = None
+
+
+class StageIn(Body):
+    id: str | None = None
+    name: str
+    kind: Literal["open", "won", "lost"] = "open"
+    probability: int | None = None
+    color: str | None = None
+    system_key: str | None = None
+
+
+class PipelineIn(Body):
+    key: str = Field(examples=["stage"])
+    label: str = Field(examples=["Sales"])
+    object: str = Field(examples=["lead"])
+    stages: list[StageIn]
+
+
+class PipelinePatch(Body):
+    label: str | None = None
+    stages: list[StageIn] | None = None
+
+
+class RecordIn(Body):
+    fields: dict[str, Any] = Field(examples=[{"first_name": "Ada", "email": "ada@example.com"}])
+    owner_id: str | None = None
+
+
+class RecordPatch(Body):
+    fields: dict[str, Any] = {}
+    owner_id: str | None = None
+
+
+class UpsertIn(Body):
+    match: str = Field(examples=["email"])
+    fields: dict[str, Any]
+    owner_id: str | None = None
+
+
+class BulkIn(Body):
+    records: list[dict[str, Any]]
+
+
+class SearchIn(Body):
+    filter: dict[str, Any] | None = None
+    sort: list[dict[str, Any]] = []
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = None
+    offset: int | None = Field(None, ge=0)
+    q: str | None = None
+    archived: Literal["exclude", "include", "only"] = "exclude"
+    include_total: bool = False
+
+
+class CountIn(Body):
+    filter: dict[str, Any] | None = None
+    q: str | None = None
+    archived: Literal["exclude", "include", "only"] = "exclude"
+
+
+class NoteIn(Body):
+    body: str
+    kind: str = "note"
+    occurred_at: str | None = None
+
+
+class NotePatch(Body):
+    body: str | None = None
+    kind: str | None = None
+    occurred_at: str | None = None
+
+
+class ApiKeyIn(Body):
+    name: str = "API key"
+    scopes: list[str] = ["read:crm", "write:crm"]
+    role: str | None = None
+
+
+class UserIn(Body):
+    email: str
+    name: str
+    role: str = "agent"
+    password: str | None = None

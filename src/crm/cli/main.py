@@ -1,0 +1,181 @@
+"""``crm``: serve, migrate, and create workspaces, users and API keys.
+
+Every command takes ``--database-url`` (or ``CRM_DATABASE_URL``; default: ``crm.db`` in the
+current directory) and applies pending migrations first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import ALL_SCOPES
+from crm.core.auth.service import create_api_key, create_user
+from crm.core.errors import CRMError
+from crm.core.workspaces.service import (
+    count_workspaces,
+    create_workspace,
+    find_workspace,
+    owner_user_id,
+)
+from crm.db.engine import make_engine, transaction
+from crm.db.migrate import upgrade
+from crm.settings import default_database_url
+
+app = typer.Typer(help="A self-hostable, API-first CRM server.", no_args_is_help=True,
+                  pretty_exceptions_enable=False,
+                  add_completion=False)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CRM_DATABASE_URL",
+                 help="sqlite:///path/file.db or postgresql://user@host:port/db"),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+T = TypeVar("T")
+
+
+def _run(url: str | None, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Migrate, then run ``work`` in one committed transaction; errors exit 1 with a message."""
+    database = url or default_database_url()
+    upgrade(database)
+
+    async def main() -> T:
+        engine = make_engine(database)
+        try:
+            async with transaction(engine, write=True) as conn:
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except CRMError as exc:
+        details = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details)
+        typer.echo(f"error: {exc.message}" + (f" ({details})" if details else ""), err=True)
+        raise typer.Exit(1) from None
+
+
+def _print(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(data, default=str).decode() + "\n")
+        return
+    for key, value in data.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Serve HTTP. On an empty database, first create a workspace and print its owner key."""
+    import uvicorn
+
+    database = database_url or default_database_url()
+    upgrade(database)
+
+    async def first_workspace(conn: AsyncConnection) -> dict[str, Any] | None:
+        if await count_workspaces(conn):
+            return None
+        return await create_workspace(conn, name="My workspace")
+
+    created = _run(database, first_workspace)
+    if created is not None:
+        typer.echo(
+            f"Created workspace {created['workspace'].name!r} "
+            f"({created['workspace'].uuid}).\n"
+            f"Owner API key (shown once, keep it safe): {created['api_key']}\n"
+            f"Try: curl -H 'Authorization: Bearer {created['api_key']}' "
+            f"http://{host}:{port}/api/v1/objects"
+        )
+    typer.echo(f"Serving on http://{host}:{port} (docs at http://{host}:{port}/docs)")
+    os.environ["CRM_DATABASE_URL"] = database
+    uvicorn.run("crm.api.app:create_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending database migrations."""
+    upgrade(database_url or default_database_url())
+    typer.echo("Database is up to date.")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Option(help="The workspace's name.")],
+    subdomain: Annotated[str | None, typer.Option(help="Unique subdomain.")] = None,
+    owner_email: Annotated[str, typer.Option(help="The owner user's email.")] = "owner@example.com",
+    as_json: Json = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a workspace with an owner and an owner API key (every scope)."""
+
+    async def work(conn: AsyncConnection) -> dict[str, Any]:
+        made = await create_workspace(conn, name=name, subdomain=subdomain,
+                                      owner_email=owner_email)
+        ws = made["workspace"]
+        return {"workspace": {"id": str(ws.uuid), "name": ws.name, "subdomain": ws.subdomain},
+                "owner": {"id": str(made["owner"]["uuid"]), "email": made["owner"]["email"]},
+                "api_key": made["api_key"]}
+
+    _print(_run(database_url, work), as_json)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    workspace: Annotated[str, typer.Option(help="Workspace id or subdomain.")],
+    scope: Annotated[list[str] | None, typer.Option(help="A scope; repeat for more.")] = None,
+    role: Annotated[str, typer.Option(help="owner, admin, agent or a custom role.")] = "owner",
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "API key",
+    as_json: Json = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue an API key acting as the workspace's owner user (every scope by default)."""
+
+    async def work(conn: AsyncConnection) -> dict[str, Any]:
+        ws = await find_workspace(conn, workspace)
+        key = await create_api_key(conn, ws.id, user_id=await owner_user_id(conn, ws.id),
+                                   role=role, scopes=scope or [ALL_SCOPES], name=name)
+        return {"api_key": key["api_key"], "id": str(key["id"]), "scopes": key["scopes"],
+                "role": key["role"]}
+
+    _print(_run(database_url, work), as_json)
+
+
+@user_app.command("create")
+def user_create(
+    workspace: Annotated[str, typer.Option(help="Workspace id or subdomain.")],
+    email: Annotated[str, typer.Option(help="The user's email.")],
+    name: Annotated[str, typer.Option(help="The user's name.")],
+    role: Annotated[str, typer.Option(help="owner, admin, agent or a custom role.")] = "agent",
+    password: Annotated[str | None, typer.Option(help="Optional password.")] = None,
+    as_json: Json = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a user to a workspace."""
+
+    async def work(conn: AsyncConnection) -> dict[str, Any]:
+        ws = await find_workspace(conn, workspace)
+        user = await create_user(conn, ws.id, email=email, name=name, role=role,
+                                 password=password)
+        return {"user": {"id": str(user["uuid"]), "email": user["email"], "role": user["role"],
+                         "name": user["name"]}}
+
+    _print(_run(database_url, work), as_json)

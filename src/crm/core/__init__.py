@@ -1,0 +1,1 @@
+"""The CRM core: domain rules and storage access, with no knowledge of HTTP."""

@@ -1,0 +1,1 @@
+"""Principals (users and API keys), roles, permissions and scopes."""

@@ -1,0 +1,94 @@
+"""Who is asking, and what they may do: resolved once per request, checked in the core.
+
+Two independent gates apply to every call. **Scopes** limit what an API key may be used
+for (``contact:read``, ``custom_field:create``, or the coarse ``read:crm``/``write:crm``).
+**Role permissions** of the form ``bundle:entity:action`` limit what the acting user may
+do to records (``lead:leads:viewown``, ``deal:deals:full``) and to the workspace
+(``admin:objects:manage``). ``*`` is a wildcard in either.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from crm.core.errors import PermissionDenied
+
+READ_ACTIONS = frozenset({"list", "read"})
+WRITE_ACTIONS = frozenset({"create", "update", "delete"})
+ALL_SCOPES = "*"
+
+RECORD_ACTIONS = ("viewown", "viewother", "create", "editown", "editother", "deleteown",
+                  "deleteother", "full")
+PERMISSION = re.compile(
+    r"^([a-z*][a-z0-9_]*|\*):([a-z*][a-z0-9_]*|\*):(" + "|".join(RECORD_ACTIONS) + r"|manage)$"
+)
+SCOPE = re.compile(r"^(\*|read:crm|write:crm|[a-z][a-z0-9_]*:(\*|list|read|create|update|delete))$")
+
+
+class Reach(StrEnum):
+    """How far a record permission reaches."""
+
+    NONE = "none"
+    OWN = "own"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request: a user acting directly or through one of its API keys."""
+
+    workspace_id: int
+    workspace_uuid: uuid.UUID
+    metadata_version: int
+    user_id: int
+    role_key: str
+    permissions: frozenset[str]
+    scopes: frozenset[str]
+    key_id: int | None = None
+
+    def has_scope(self, resource: str, action: str) -> bool:
+        s = self.scopes
+        if ALL_SCOPES in s or f"{resource}:{action}" in s or f"{resource}:*" in s:
+            return True
+        if action in READ_ACTIONS and ("read:crm" in s or "write:crm" in s):
+            return True
+        return action in WRITE_ACTIONS and "write:crm" in s
+
+    def require_scope(self, resource: str, action: str) -> None:
+        """Raise PermissionDenied unless the key was granted this scope."""
+        if not self.has_scope(resource, action):
+            raise PermissionDenied(f"This key lacks the scope {resource}:{action}")
+
+    def _granted(self, bundle: str, entity: str | None, action: str) -> bool:
+        for perm in self.permissions:
+            p_bundle, p_entity, p_action = perm.split(":")
+            if p_bundle not in ("*", bundle):
+                continue
+            if entity is not None and p_entity not in ("*", entity):
+                continue
+            if p_action == action or (p_action == "full" and action != "manage"):
+                return True
+        return False
+
+    def reach(self, object_key: str, verb: str) -> Reach:
+        """How far the role lets this caller ``view``, ``edit`` or ``delete`` records."""
+        if self._granted(object_key, None, f"{verb}other"):
+            return Reach.ALL
+        if self._granted(object_key, None, f"{verb}own"):
+            return Reach.OWN
+        return Reach.NONE
+
+    def may_create(self, object_key: str) -> bool:
+        return self._granted(object_key, None, "create")
+
+    def manages(self, entity: str) -> bool:
+        """Whether the role may manage ``entity`` (objects, users, apikeys, events, ...)."""
+        return self._granted("admin", entity, "manage")
+
+    def require_admin(self, entity: str) -> None:
+        """Raise PermissionDenied unless the role may manage ``entity``."""
+        if not self.manages(entity):
+            raise PermissionDenied(f"Your role may not manage {entity}")

@@ -1,0 +1,199 @@
+"""Authentication and the management of users and API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.credentials import hash_password, key_digest, new_api_key
+from crm.core.auth.principal import PERMISSION, SCOPE, Principal
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
+from crm.core.events import append_event
+from crm.core.ids import parse_uuid, uuid7
+from crm.core.metadata.fieldtypes import Email, FieldContext, FieldValueError
+from crm.core.metadata.repository import bump_version
+from crm.db.schema import api_keys, roles, users, workspaces
+
+#: How stale ``last_used_at`` may get before a request refreshes it (saves a write per call).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
+    """Resolve an API key to its principal; Unauthenticated when missing, unknown or revoked."""
+    if not raw_key:
+        raise Unauthenticated("An API key is required")
+    row = (
+        await conn.execute(
+            sa.select(
+                api_keys.c.id, api_keys.c.workspace_id, api_keys.c.scopes,
+                api_keys.c.user_id, api_keys.c.last_used_at, workspaces.c.uuid,
+                workspaces.c.metadata_version, roles.c.key.label("role_key"),
+                roles.c.permissions, users.c.active,
+            )
+            .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
+            .join(roles, roles.c.id == api_keys.c.role_id)
+            .join(users, users.c.id == api_keys.c.user_id)
+            .where(api_keys.c.key_hash == key_digest(raw_key), api_keys.c.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None or not row.active:
+        raise Unauthenticated("The API key is not valid")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        await conn.execute(
+            sa.update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now)
+        )
+    return Principal(
+        workspace_id=row.workspace_id, workspace_uuid=row.uuid,
+        metadata_version=row.metadata_version, user_id=row.user_id, role_key=row.role_key,
+        permissions=frozenset(row.permissions), scopes=frozenset(row.scopes), key_id=row.id,
+    )
+
+
+async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
+    """The principal of a user acting directly (CLI, workers acting on a user's behalf)."""
+    row = (
+        await conn.execute(
+            sa.select(
+                users.c.workspace_id, workspaces.c.uuid, workspaces.c.metadata_version,
+                roles.c.key.label("role_key"), roles.c.permissions,
+            )
+            .join(workspaces, workspaces.c.id == users.c.workspace_id)
+            .join(roles, roles.c.id == users.c.role_id)
+            .where(users.c.id == user_id)
+        )
+    ).one()
+    return Principal(
+        workspace_id=row.workspace_id, workspace_uuid=row.uuid,
+        metadata_version=row.metadata_version, user_id=user_id, role_key=row.role_key,
+        permissions=frozenset(row.permissions), scopes=frozenset({"*"}),
+    )
+
+
+async def role_id(conn: AsyncConnection, workspace_id: int, key: str) -> int:
+    """The id of the workspace's role keyed ``key``; a 422 naming ``role`` otherwise."""
+    found = (
+        await conn.execute(
+            sa.select(roles.c.id).where(roles.c.workspace_id == workspace_id, roles.c.key == key)
+        )
+    ).scalar()
+    if found is None:
+        raise ValidationFailed.of([FieldError("role", f"no role {key!r} in this workspace")])
+    return int(found)
+
+
+async def create_role(
+    conn: AsyncConnection, workspace_id: int, *, key: str, name: str, permissions: list[str],
+    is_system: bool = False,
+) -> int:
+    """A role holding ``bundle:entity:action`` permission strings."""
+    bad = [p for p in permissions if not PERMISSION.match(p)]
+    if bad:
+        raise ValidationFailed.of([FieldError("permissions", f"not a permission: {p}") for p in bad])
+    return int(
+        (
+            await conn.execute(
+                sa.insert(roles)
+                .values(
+                    workspace_id=workspace_id, key=key, name=name, permissions=permissions,
+                    is_system=is_system, created_at=utcnow(),
+                )
+                .returning(roles.c.id)
+            )
+        ).scalar_one()
+    )
+
+
+async def create_user(
+    conn: AsyncConnection, workspace_id: int, *, email: str, name: str, role: str = "agent",
+    password: str | None = None, actor: Principal | None = None,
+) -> dict[str, Any]:
+    """Create a user; the email is unique within the workspace."""
+    try:
+        address = Email().parse(email, FieldContext("email", {}))
+    except FieldValueError as exc:
+        raise ValidationFailed.of([FieldError("email", str(exc))]) from None
+    if not name.strip():
+        raise ValidationFailed.of([FieldError("name", "must not be empty")])
+    taken = (
+        await conn.execute(
+            sa.select(users.c.id).where(
+                users.c.workspace_id == workspace_id, users.c.email == address
+            )
+        )
+    ).first()
+    if taken:
+        raise Conflict(f"A user with email {address} already exists")
+    rid = await role_id(conn, workspace_id, role)
+    uid = uuid7()
+    user_id = (
+        await conn.execute(
+            sa.insert(users)
+            .values(
+                workspace_id=workspace_id, uuid=uid, email=address, name=name.strip(),
+                password_hash=hash_password(password) if password else None, role_id=rid,
+                active=True, created_at=utcnow(),
+            )
+            .returning(users.c.id)
+        )
+    ).scalar_one()
+    await bump_version(conn, workspace_id)
+    await append_event(
+        conn, workspace_id, "user.created", actor=actor, payload={"user": str(uid), "role": role}
+    )
+    return {"id": user_id, "uuid": uid, "email": address, "name": name.strip(), "role": role}
+
+
+async def create_api_key(
+    conn: AsyncConnection, workspace_id: int, *, user_id: int, role: str,
+    scopes: list[str], name: str = "API key", actor: Principal | None = None,
+) -> dict[str, Any]:
+    """Issue a key. The raw key is in the answer once and never stored."""
+    bad = [s for s in scopes if not SCOPE.match(s)]
+    if bad or not scopes:
+        raise ValidationFailed.of(
+            [FieldError("scopes", f"not a scope: {s}") for s in bad]
+            or [FieldError("scopes", "at least one scope is required")]
+        )
+    rid = await role_id(conn, workspace_id, role)
+    raw = new_api_key()
+    uid = uuid7()
+    await conn.execute(
+        sa.insert(api_keys).values(
+            workspace_id=workspace_id, uuid=uid, name=name, prefix=raw[:10],
+            key_hash=key_digest(raw), scopes=scopes, role_id=rid, user_id=user_id,
+            created_at=utcnow(),
+        )
+    )
+    await append_event(
+        conn, workspace_id, "api_key.created", actor=actor,
+        payload={"api_key": str(uid), "scopes": scopes, "role": role},
+    )
+    return {"id": uid, "api_key": raw, "scopes": scopes, "role": role, "name": name}
+
+
+async def revoke_api_key(conn: AsyncConnection, principal: Principal, key_uuid: str) -> None:
+    """Revoke one of the workspace's keys; it stops working at once."""
+    principal.require_admin("apikeys")
+    key_id = parse_uuid(key_uuid)
+    if key_id is None:
+        raise NotFound("API key not found")
+    result = await conn.execute(
+        sa.update(api_keys)
+        .where(
+            api_keys.c.workspace_id == principal.workspace_id,
+            api_keys.c.uuid == key_id,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount == 0:
+        raise NotFound("API key not found")
+    await append_event(
+        conn, principal.workspace_id, "api_key.revoked", actor=principal,
+        payload={"api_key": key_uuid},
+    )

@@ -1,0 +1,105 @@
+"""Appending to and reading from the event log.
+
+Each event names its record by integer id (for indexed reads) and carries the record's
+UUID and object key in its payload, so timelines and feeds render without joins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal, Reach
+from crm.core.clock import utcnow
+from crm.core.metadata.model import WorkspaceMeta
+from crm.db.schema import events
+
+__all__ = ["Event", "append_event", "changes_since", "record_timeline"]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    type: str
+    object_type_id: int | None
+    record_id: int | None
+    actor_user_id: int | None
+    changes: dict[str, Any] | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+async def append_event(
+    conn: AsyncConnection,
+    workspace_id: int,
+    type_: str,
+    *,
+    actor: Principal | None,
+    object_type_id: int | None = None,
+    record_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Append one event in the caller's transaction."""
+    await conn.execute(
+        sa.insert(events).values(
+            workspace_id=workspace_id, type=type_, object_type_id=object_type_id,
+            record_id=record_id, actor_user_id=actor.user_id if actor else None,
+            actor_key_id=actor.key_id if actor else None, changes=changes,
+            payload=payload or {}, created_at=utcnow(),
+        )
+    )
+
+
+async def append_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Append a batch of events (bulk writes) in one statement."""
+    if rows:
+        await conn.execute(sa.insert(events), rows)
+
+
+def _event(row: sa.Row[Any]) -> Event:
+    return Event(
+        id=row.id, type=row.type, object_type_id=row.object_type_id, record_id=row.record_id,
+        actor_user_id=row.actor_user_id, changes=row.changes, payload=row.payload or {},
+        created_at=row.created_at,
+    )
+
+
+async def record_timeline(
+    conn: AsyncConnection, workspace_id: int, record_id: int, *, limit: int,
+    before: int | None = None,
+) -> list[Event]:
+    """A record's events, newest first; ``before`` continues from an event id."""
+    query = sa.select(events).where(
+        events.c.workspace_id == workspace_id, events.c.record_id == record_id
+    )
+    if before is not None:
+        query = query.where(events.c.id < before)
+    rows = await conn.execute(query.order_by(events.c.id.desc()).limit(limit))
+    return [_event(r) for r in rows]
+
+
+async def changes_since(
+    conn: AsyncConnection, principal: Principal, meta: WorkspaceMeta, *, after: int, limit: int,
+) -> list[Event]:
+    """The workspace's events after the event id ``after``, oldest first.
+
+    A caller sees the events of the object types whose records it may all view, and the
+    workspace-level events only if it manages the workspace.
+    """
+    principal.require_scope("event", "list")
+    visible = [o.id for o in meta.objects.values() if principal.reach(o.key, "view") == Reach.ALL]
+    scope = events.c.object_type_id.in_(visible)
+    if principal.manages("events"):
+        scope = sa.or_(scope, events.c.object_type_id.is_(None))
+    rows = await conn.execute(
+        sa.select(events)
+        .where(events.c.workspace_id == principal.workspace_id, events.c.id > after, scope)
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return [_event(r) for r in rows]

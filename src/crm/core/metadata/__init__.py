@@ -1,0 +1,1 @@
+"""Object types, fields and pipelines: the metadata that describes every record."""

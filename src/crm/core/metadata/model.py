@@ -1,0 +1,143 @@
+"""The in-memory picture of one workspace's metadata, loaded once per version."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm.core.errors import NotFound
+from crm.core.metadata.fieldtypes import FieldContext, FieldType, field_type
+
+
+@dataclass(frozen=True)
+class FieldMeta:
+    id: int
+    uuid: uuid.UUID
+    object_type_id: int
+    key: str
+    label: str
+    type: str
+    group: str
+    required: bool
+    unique: bool
+    searchable: bool
+    indexed: bool
+    is_standard: bool
+    default: Any
+    options: dict[str, Any]
+    position: int
+
+    @property
+    def kind(self) -> FieldType:
+        return field_type(self.type)
+
+    @property
+    def context(self) -> FieldContext:
+        return FieldContext(self.key, self.options)
+
+
+@dataclass(frozen=True)
+class StageMeta:
+    id: int
+    uuid: uuid.UUID
+    name: str
+    kind: str
+    probability: int
+    color: str | None
+    system_key: str | None
+    position: int
+
+
+@dataclass(frozen=True)
+class PipelineMeta:
+    id: int
+    uuid: uuid.UUID
+    object_type_id: int
+    key: str
+    label: str
+    stages: tuple[StageMeta, ...]
+
+    def stage(self, ref: str) -> StageMeta | None:
+        """A stage by UUID or by name (case-insensitive)."""
+        wanted = ref.strip().casefold()
+        for stage in self.stages:
+            if str(stage.uuid) == wanted or stage.name.casefold() == wanted:
+                return stage
+        return None
+
+    def stage_by_uuid(self, value: str) -> StageMeta | None:
+        return next((s for s in self.stages if str(s.uuid) == value), None)
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    id: int
+    uuid: uuid.UUID
+    key: str
+    label: str
+    plural_label: str
+    is_standard: bool
+    display_fields: tuple[str, ...]
+    fields: dict[str, FieldMeta]
+
+    def field(self, key: str) -> FieldMeta:
+        try:
+            return self.fields[key]
+        except KeyError:
+            raise NotFound(f"Object {self.key!r} has no field {key!r}") from None
+
+    @property
+    def ordered_fields(self) -> list[FieldMeta]:
+        return sorted(self.fields.values(), key=lambda f: (f.position, f.id))
+
+
+@dataclass(frozen=True)
+class UserMeta:
+    id: int
+    uuid: uuid.UUID
+    email: str
+    name: str
+    role_id: int
+    active: bool
+
+
+@dataclass
+class WorkspaceMeta:
+    """Objects, fields, pipelines and users of one workspace at one metadata version."""
+
+    workspace_id: int
+    version: int
+    objects: dict[str, ObjectMeta]
+    pipelines: dict[int, PipelineMeta]
+    users: dict[int, UserMeta]
+    objects_by_id: dict[int, ObjectMeta] = field(init=False)
+    users_by_uuid: dict[str, UserMeta] = field(init=False)
+    users_by_email: dict[str, UserMeta] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.objects_by_id = {o.id: o for o in self.objects.values()}
+        self.users_by_uuid = {str(u.uuid): u for u in self.users.values()}
+        self.users_by_email = {u.email: u for u in self.users.values()}
+
+    def object(self, key: str) -> ObjectMeta:
+        """The object type keyed ``key`` (or named by its UUID); NotFound otherwise."""
+        found = self.objects.get(key)
+        if found is None:
+            found = next((o for o in self.objects.values() if str(o.uuid) == key), None)
+        if found is None:
+            raise NotFound(f"Object type {key!r} not found")
+        return found
+
+    def pipeline_of(self, f: FieldMeta) -> PipelineMeta:
+        pipeline_uuid = f.options.get("pipeline_id")
+        for pipeline in self.pipelines.values():
+            if str(pipeline.uuid) == pipeline_uuid:
+                return pipeline
+        raise NotFound(f"Pipeline of field {f.key!r} not found")
+
+    def user(self, ref: str) -> UserMeta | None:
+        """A user by UUID or email."""
+        return self.users_by_uuid.get(ref.strip().lower()) or self.users_by_email.get(
+            ref.strip().lower()
+        )

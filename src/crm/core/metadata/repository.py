@@ -1,0 +1,117 @@
+"""SQL for metadata: loading a workspace's picture and bumping its version."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.metadata.model import (
+    FieldMeta,
+    ObjectMeta,
+    PipelineMeta,
+    StageMeta,
+    UserMeta,
+    WorkspaceMeta,
+)
+from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
+
+_cache: dict[int, WorkspaceMeta] = {}
+
+
+async def bump_version(conn: AsyncConnection, workspace_id: int) -> None:
+    """Mark the workspace's metadata changed, so every process reloads it."""
+    await conn.execute(
+        sa.update(workspaces)
+        .where(workspaces.c.id == workspace_id)
+        .values(metadata_version=workspaces.c.metadata_version + 1)
+    )
+
+
+async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
+    """Read the whole metadata of a workspace as this transaction sees it."""
+    version = (
+        await conn.execute(
+            sa.select(workspaces.c.metadata_version).where(workspaces.c.id == workspace_id)
+        )
+    ).scalar_one()
+    field_rows = (
+        await conn.execute(sa.select(fields).where(fields.c.workspace_id == workspace_id))
+    ).mappings()
+    by_object: dict[int, dict[str, FieldMeta]] = defaultdict(dict)
+    for r in field_rows:
+        by_object[r["object_type_id"]][r["key"]] = FieldMeta(
+            id=r["id"], uuid=r["uuid"], object_type_id=r["object_type_id"], key=r["key"],
+            label=r["label"], type=r["type"], group=r["group"], required=r["required"],
+            unique=r["unique"], searchable=r["searchable"], indexed=r["indexed"], is_standard=r["is_standard"],
+            default=r["default"], options=r["options"] or {}, position=r["position"],
+        )
+    objects = {
+        r["key"]: ObjectMeta(
+            id=r["id"], uuid=r["uuid"], key=r["key"], label=r["label"],
+            plural_label=r["plural_label"], is_standard=r["is_standard"],
+            display_fields=tuple(r["display_fields"]), fields=by_object.get(r["id"], {}),
+        )
+        for r in (
+            await conn.execute(
+                sa.select(object_types).where(object_types.c.workspace_id == workspace_id)
+            )
+        ).mappings()
+    }
+    stage_rows: dict[int, list[StageMeta]] = defaultdict(list)
+    for r in (
+        await conn.execute(
+            sa.select(stages)
+            .where(stages.c.workspace_id == workspace_id)
+            .order_by(stages.c.position, stages.c.id)
+        )
+    ).mappings():
+        stage_rows[r["pipeline_id"]].append(
+            StageMeta(
+                id=r["id"], uuid=r["uuid"], name=r["name"], kind=r["kind"],
+                probability=r["probability"], color=r["color"], system_key=r["system_key"],
+                position=r["position"],
+            )
+        )
+    pipeline_map = {
+        r["id"]: PipelineMeta(
+            id=r["id"], uuid=r["uuid"], object_type_id=r["object_type_id"], key=r["key"],
+            label=r["label"], stages=tuple(stage_rows.get(r["id"], [])),
+        )
+        for r in (
+            await conn.execute(
+                sa.select(pipelines).where(pipelines.c.workspace_id == workspace_id)
+            )
+        ).mappings()
+    }
+    user_map = {
+        r["id"]: UserMeta(
+            id=r["id"], uuid=r["uuid"], email=r["email"], name=r["name"], role_id=r["role_id"],
+            active=r["active"],
+        )
+        for r in (
+            await conn.execute(
+                sa.select(
+                    users.c.id, users.c.uuid, users.c.email, users.c.name, users.c.role_id,
+                    users.c.active,
+                ).where(users.c.workspace_id == workspace_id)
+            )
+        ).mappings()
+    }
+    return WorkspaceMeta(workspace_id, version, objects, pipeline_map, user_map)
+
+
+async def cached(conn: AsyncConnection, workspace_id: int, version: int) -> WorkspaceMeta:
+    """The workspace's metadata at ``version``, from this process's cache when it has it.
+
+    Only a load whose version matches the committed one the caller authenticated with is
+    cached, so an uncommitted change never lands in the cache.
+    """
+    hit = _cache.get(workspace_id)
+    if hit is not None and hit.version == version:
+        return hit
+    meta = await load(conn, workspace_id)
+    if meta.version == version:
+        _cache[workspace_id] = meta
+    return meta

@@ -1,0 +1,488 @@
+"""Object types and fields: create, change, retype and delete, with events and versioning.
+
+Every change bumps the workspace's metadata version in the same transaction, so each
+process reloads its cached picture on the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.events import append_event
+from crm.core.ids import uuid7
+from crm.core.metadata import repository
+from crm.core.metadata.fieldtypes import FIELD_TYPES, FieldContext, FieldValueError
+from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.metadata.validation import check_flag, check_key, check_label
+from crm.db import jsonsql
+from crm.db.schema import fields, object_types, records
+
+#: Types whose values can be indexed for filtering and sorting.
+INDEXABLE = frozenset(FIELD_TYPES) - {"long_text", "multi_select"}
+_FIELD_SPEC = {"key", "label", "type", "group", "required", "unique", "searchable", "indexed",
+               "default", "options", "position"}
+#: How many non-converting records a retype conflict lists.
+CONFLICT_SAMPLE = 20
+
+
+async def metadata_for(conn: AsyncConnection, principal: Principal) -> WorkspaceMeta:
+    """The caller's workspace metadata at the version it authenticated with."""
+    return await repository.cached(conn, principal.workspace_id, principal.metadata_version)
+
+
+async def fresh_metadata(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
+    """The metadata as this transaction sees it, after its own changes; never cached."""
+    return await repository.load(conn, workspace_id)
+
+
+def _require(principal: Principal, action: str, resource: str = "object") -> None:
+    principal.require_scope(resource, action)
+    if action not in ("list", "read"):
+        principal.require_admin("objects")
+
+
+def _dialect(conn: AsyncConnection) -> str:
+    return conn.dialect.name
+
+
+async def list_objects(conn: AsyncConnection, principal: Principal) -> list[ObjectMeta]:
+    _require(principal, "list")
+    meta = await metadata_for(conn, principal)
+    return sorted(meta.objects.values(), key=lambda o: (not o.is_standard, o.id))
+
+
+async def get_object(conn: AsyncConnection, principal: Principal, key: str) -> ObjectMeta:
+    _require(principal, "read")
+    return (await metadata_for(conn, principal)).object(key)
+
+
+def _check_object_spec(spec: dict[str, Any], *, creating: bool) -> list[FieldError]:
+    allowed = {"key", "label", "plural_label", "display_fields"}
+    errors = [FieldError(k, "unknown attribute", "unknown") for k in spec if k not in allowed]
+    if creating or "key" in spec:
+        errors += check_key(spec.get("key"))
+    if creating or "label" in spec:
+        errors += check_label(spec.get("label"))
+    if "plural_label" in spec:
+        errors += check_label(spec["plural_label"], "plural_label")
+    shown = spec.get("display_fields", [])
+    if not isinstance(shown, list) or not all(isinstance(k, str) for k in shown):
+        errors.append(FieldError("display_fields", "must be a list of field keys"))
+    return errors
+
+
+async def insert_object(
+    conn: AsyncConnection, workspace_id: int, *, key: str, label: str, plural_label: str,
+    display_fields: list[str], is_standard: bool,
+) -> int:
+    """Store an object type without checks (workspace seeding and ``create_object``)."""
+    return int(
+        (
+            await conn.execute(
+                sa.insert(object_types)
+                .values(
+                    workspace_id=workspace_id, uuid=uuid7(), key=key, label=label,
+                    plural_label=plural_label, is_standard=is_standard,
+                    display_fields=display_fields, created_at=utcnow(),
+                )
+                .returning(object_types.c.id)
+            )
+        ).scalar_one()
+    )
+
+
+async def create_object(
+    conn: AsyncConnection, principal: Principal, spec: dict[str, Any]
+) -> ObjectMeta:
+    """Create a custom object type, optionally with its first fields."""
+    _require(principal, "create")
+    field_specs = spec.pop("fields", [])
+    errors = _check_object_spec(spec, creating=True)
+    if not isinstance(field_specs, list):
+        errors.append(FieldError("fields", "must be a list of field definitions"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    meta = await metadata_for(conn, principal)
+    if spec["key"] in meta.objects:
+        raise Conflict(f"An object type keyed {spec['key']!r} already exists")
+    object_id = await insert_object(
+        conn, principal.workspace_id, key=spec["key"], label=spec["label"].strip(),
+        plural_label=(spec.get("plural_label") or spec["label"] + "s").strip(),
+        display_fields=spec.get("display_fields", []), is_standard=False,
+    )
+    await repository.bump_version(conn, principal.workspace_id)
+    await append_event(
+        conn, principal.workspace_id, "object.created", actor=principal,
+        object_type_id=object_id, payload={"object": spec["key"]},
+    )
+    for index, field_spec in enumerate(field_specs):
+        try:
+            await create_field(conn, principal, spec["key"], field_spec, fresh=True)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                exc.message,
+                [{**d, "field": f"fields[{index}].{d['field']}"} for d in exc.details],
+            ) from None
+    created = (await fresh_metadata(conn, principal.workspace_id)).object(spec["key"])
+    _check_display_fields(created, created.display_fields)
+    return created
+
+
+def _check_display_fields(obj: ObjectMeta, keys: tuple[str, ...] | list[str]) -> None:
+    unknown = [k for k in keys if k not in obj.fields]
+    if unknown:
+        raise ValidationFailed.of(
+            [FieldError("display_fields", f"no field {k!r} on {obj.key}") for k in unknown]
+        )
+
+
+async def update_object(
+    conn: AsyncConnection, principal: Principal, key: str, spec: dict[str, Any]
+) -> ObjectMeta:
+    """Change an object type's labels or display fields (its key is permanent)."""
+    _require(principal, "update")
+    errors = _check_object_spec(spec, creating=False)
+    if "key" in spec:
+        errors = [e for e in errors if e.field != "key"] + [
+            FieldError("key", "an object's key cannot change", "immutable")
+        ]
+    if errors:
+        raise ValidationFailed.of(errors)
+    obj = (await metadata_for(conn, principal)).object(key)
+    if "display_fields" in spec:
+        _check_display_fields(obj, spec["display_fields"])
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in spec.items()}
+    if values:
+        await conn.execute(
+            sa.update(object_types).where(object_types.c.id == obj.id).values(**values)
+        )
+        await repository.bump_version(conn, principal.workspace_id)
+        await append_event(
+            conn, principal.workspace_id, "object.updated", actor=principal,
+            object_type_id=obj.id, payload={"object": obj.key, "changed": sorted(values)},
+        )
+    return (await fresh_metadata(conn, principal.workspace_id)).object(obj.key)
+
+
+async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -> None:
+    """Delete a custom object type with all its records; standard ones stay."""
+    _require(principal, "delete")
+    meta = await metadata_for(conn, principal)
+    obj = meta.object(key)
+    if obj.is_standard:
+        raise Conflict(f"The standard object type {obj.key!r} cannot be deleted")
+    referring = [
+        f"{o.key}.{f.key}" for o in meta.objects.values() for f in o.fields.values()
+        if f.type == "relation" and f.options.get("object") == obj.key and o.id != obj.id
+    ]
+    if referring:
+        raise Conflict(
+            f"Fields still relate to {obj.key!r}; delete them first",
+            [{"field": name, "code": "in_use", "message": "relates to this object"}
+             for name in referring],
+        )
+    await conn.execute(
+        sa.delete(records).where(
+            records.c.workspace_id == principal.workspace_id, records.c.object_type_id == obj.id
+        )
+    )
+    await conn.execute(sa.delete(object_types).where(object_types.c.id == obj.id))
+    await repository.bump_version(conn, principal.workspace_id)
+    await append_event(
+        conn, principal.workspace_id, "object.deleted", actor=principal,
+        payload={"object": obj.key},
+    )
+
+
+def check_field_spec(
+    spec: dict[str, Any], meta: WorkspaceMeta, *, creating: bool, current: FieldMeta | None = None
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Validate a field definition (whole, or a change to ``current``); return stored values."""
+    errors = [FieldError(k, "unknown attribute", "unknown") for k in spec if k not in _FIELD_SPEC]
+    out: dict[str, Any] = {}
+    if creating or "key" in spec:
+        errors += check_key(spec.get("key"))
+        out["key"] = spec.get("key")
+    if creating or "label" in spec:
+        errors += check_label(spec.get("label"))
+        out["label"] = str(spec.get("label", "")).strip()
+    type_name = spec.get("type", current.type if current else None)
+    if type_name not in FIELD_TYPES or (creating and type_name == "stage"):
+        errors.append(FieldError("type", "must be one of: " + ", ".join(
+            t for t in FIELD_TYPES if t != "stage") + " (stage fields come from pipelines)"))
+        return out, errors
+    if "type" in spec or creating:
+        out["type"] = type_name
+    for flag in ("required", "unique", "searchable", "indexed"):
+        errors += check_flag(spec, flag)
+        if flag in spec:
+            out[flag] = spec[flag]
+    if "group" in spec:
+        if not isinstance(spec["group"], str) or not spec["group"].strip():
+            errors.append(FieldError("group", "must be a non-empty string"))
+        else:
+            out["group"] = spec["group"].strip()
+    if "position" in spec:
+        if not isinstance(spec["position"], int) or isinstance(spec["position"], bool):
+            errors.append(FieldError("position", "must be an integer"))
+        else:
+            out["position"] = spec["position"]
+    kind = FIELD_TYPES[type_name]
+    options = spec.get("options", current.options if current else {})
+    if not isinstance(options, dict):
+        errors.append(FieldError("options", "must be an object"))
+        return out, errors
+    try:
+        out["options"] = kind.check_options(options)
+    except FieldValueError as exc:
+        errors.append(FieldError("options", str(exc)))
+        return out, errors
+    if type_name == "relation" and out["options"]["object"] not in meta.objects:
+        errors.append(FieldError("options", f"no object type {out['options']['object']!r}"))
+    if spec.get("default") is not None:
+        try:
+            out["default"] = kind.parse(spec["default"], FieldContext("default", out["options"]))
+        except FieldValueError as exc:
+            errors.append(FieldError("default", str(exc)))
+    elif "default" in spec:
+        out["default"] = None
+    unique = out.get("unique", current.unique if current else False)
+    if unique and type_name not in INDEXABLE:
+        errors.append(FieldError("unique", f"a {type_name} field cannot be unique"))
+    if out.get("indexed") and type_name not in INDEXABLE:
+        errors.append(FieldError("indexed", f"a {type_name} field cannot be indexed"))
+    return out, errors
+
+
+async def ensure_index(conn: AsyncConnection, key: str) -> None:
+    """Create the shared filter/sort index for field ``key`` if it does not exist yet."""
+    await conn.execute(sa.text(jsonsql.create_index_sql(_dialect(conn), key)))
+
+
+async def insert_field(
+    conn: AsyncConnection, workspace_id: int, object_type_id: int, values: dict[str, Any],
+    *, is_standard: bool,
+) -> FieldMeta:
+    """Store a checked field definition (seeding, fields API, pipelines)."""
+    kind = FIELD_TYPES[values["type"]]
+    row = {
+        "workspace_id": workspace_id, "uuid": uuid7(), "object_type_id": object_type_id,
+        "key": values["key"], "label": values["label"], "type": values["type"],
+        "group": values.get("group", "general"), "required": values.get("required", False),
+        "unique": values.get("unique", False),
+        "searchable": values.get("searchable", kind.searchable),
+        "indexed": values.get("indexed", False) or values.get("unique", False),
+        "is_standard": is_standard, "default": values.get("default"),
+        "options": values.get("options", {}), "position": values.get("position", 0),
+        "created_at": utcnow(),
+    }
+    row["id"] = (
+        await conn.execute(sa.insert(fields).values(**row).returning(fields.c.id))
+    ).scalar_one()
+    if row["indexed"]:
+        await ensure_index(conn, row["key"])
+    return FieldMeta(**{k: v for k, v in row.items() if k not in ("workspace_id", "created_at")})
+
+
+async def create_field(
+    conn: AsyncConnection, principal: Principal, object_key: str, spec: Any, *,
+    fresh: bool = False,
+) -> FieldMeta:
+    """Add a field to an object type."""
+    _require(principal, "create", "custom_field")
+    if not isinstance(spec, dict):
+        raise ValidationFailed.of([FieldError("field", "must be an object")])
+    meta = (
+        await fresh_metadata(conn, principal.workspace_id)
+        if fresh else await metadata_for(conn, principal)
+    )
+    obj = meta.object(object_key)
+    values, errors = check_field_spec(spec, meta, creating=True)
+    if errors:
+        raise ValidationFailed.of(errors)
+    if values["key"] in obj.fields:
+        raise Conflict(f"{obj.key} already has a field keyed {values['key']!r}")
+    if "position" not in values:
+        values["position"] = max((f.position for f in obj.fields.values()), default=0) + 1
+    created = await insert_field(conn, principal.workspace_id, obj.id, values, is_standard=False)
+    await repository.bump_version(conn, principal.workspace_id)
+    await append_event(
+        conn, principal.workspace_id, "field.created", actor=principal, object_type_id=obj.id,
+        payload={"object": obj.key, "field": created.key, "type": created.type},
+    )
+    if created.unique:
+        await _check_no_duplicates(conn, principal.workspace_id, obj, created)
+    return created
+
+
+async def _check_no_duplicates(
+    conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, f: FieldMeta
+) -> None:
+    expr = jsonsql.value_expr(_dialect(conn), f.key)
+    dupes = (
+        await conn.execute(
+            sa.select(expr.label("value"), sa.func.count().label("n"))
+            .where(
+                records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
+                records.c.deleted_at.is_(None), expr.is_not(None),
+            )
+            .group_by(expr)
+            .having(sa.func.count() > 1)
+            .limit(CONFLICT_SAMPLE)
+        )
+    ).all()
+    if dupes:
+        raise Conflict(
+            f"{obj.key}.{f.key} cannot be unique: some values are held by several records",
+            [{"field": f.key, "code": "duplicate", "message": f"{row.value!r} x{row.n}"}
+             for row in dupes],
+        )
+
+
+async def update_field(
+    conn: AsyncConnection, principal: Principal, object_key: str, field_key: str,
+    spec: dict[str, Any],
+) -> FieldMeta:
+    """Rename, relabel, retype or reconfigure a field, converting stored values."""
+    _require(principal, "update", "custom_field")
+    meta = await metadata_for(conn, principal)
+    obj = meta.object(object_key)
+    current = obj.field(field_key)
+    values, errors = check_field_spec(spec, meta, creating=False, current=current)
+    if current.type == "stage" and ("type" in values and values["type"] != "stage"):
+        errors.append(FieldError("type", "a pipeline's stage field keeps its type"))
+    if current.is_standard and ("key" in values or "type" in values):
+        errors.append(FieldError("key", "a standard field keeps its key and type", "immutable"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    dialect = _dialect(conn)
+    scope = (records.c.workspace_id == principal.workspace_id) & (
+        records.c.object_type_id == obj.id
+    )
+    new_key = values.get("key", current.key)
+    if new_key != current.key:
+        if new_key in obj.fields:
+            raise Conflict(f"{obj.key} already has a field keyed {new_key!r}")
+        await conn.execute(
+            sa.update(records)
+            .where(scope, jsonsql.has_key(dialect, current.key))
+            .values(data=jsonsql.rename_key(dialect, current.key, new_key))
+        )
+    if values.get("type", current.type) != current.type or "options" in spec:
+        await _convert_values(conn, scope, obj, current, new_key, values)
+    if values.get("indexed") or (values.get("unique") and not current.indexed):
+        values["indexed"] = True
+        await ensure_index(conn, new_key)
+    if values:
+        await conn.execute(sa.update(fields).where(fields.c.id == current.id).values(**values))
+    await repository.bump_version(conn, principal.workspace_id)
+    updated = (await fresh_metadata(conn, principal.workspace_id)).object(obj.key).field(new_key)
+    if updated.unique and not current.unique:
+        await _check_no_duplicates(conn, principal.workspace_id, obj, updated)
+    await append_event(
+        conn, principal.workspace_id, "field.updated", actor=principal, object_type_id=obj.id,
+        payload={"object": obj.key, "field": updated.key, "changed": sorted(values)},
+    )
+    return updated
+
+
+async def _convert_values(
+    conn: AsyncConnection, scope: sa.ColumnElement[bool], obj: ObjectMeta, current: FieldMeta,
+    key: str, values: dict[str, Any],
+) -> None:
+    """Re-parse every stored value under the new type/options; 409 if any will not convert."""
+    dialect = _dialect(conn)
+    kind = FIELD_TYPES[values.get("type", current.type)]
+    ctx = FieldContext(key, values.get("options", current.options))
+    expr = jsonsql.json_expr(dialect, key)
+    stream = await conn.stream(
+        sa.select(records.c.id, records.c.uuid, expr.label("value"))
+        .where(scope, jsonsql.has_key(dialect, key))
+    )
+    changed: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    async for row in stream:
+        old = row.value
+        try:
+            new = kind.parse(_as_input(old), ctx)
+        except FieldValueError as exc:
+            if len(failed) < CONFLICT_SAMPLE:
+                failed.append({"field": str(row.uuid), "code": "not_convertible",
+                               "message": f"{old!r} {exc}"})
+            continue
+        if new != old:
+            changed.append({"rid": row.id, "value": orjson.dumps(new).decode()})
+    if failed:
+        raise Conflict(
+            f"Some {obj.key} records hold {current.key} values that do not convert", failed
+        )
+    if changed:
+        await conn.execute(
+            sa.update(records)
+            .where(records.c.id == sa.bindparam("rid"))
+            .values(data=jsonsql.set_value(dialect, key, "value")),
+            changed,
+        )
+
+
+def _as_input(stored: Any) -> Any:
+    """A stored value as a new type would receive it from a client."""
+    if isinstance(stored, list):
+        return ", ".join(str(v) for v in stored)
+    if isinstance(stored, bool):
+        return "true" if stored else "false"
+    return stored
+
+
+async def delete_field(
+    conn: AsyncConnection, principal: Principal, object_key: str, field_key: str
+) -> None:
+    """Remove a custom field and its values from every record."""
+    _require(principal, "delete", "custom_field")
+    obj = (await metadata_for(conn, principal)).object(object_key)
+    current = obj.field(field_key)
+    if current.is_standard:
+        raise Conflict(f"The standard field {obj.key}.{current.key} cannot be deleted")
+    if current.type == "stage":
+        raise Conflict("A stage field goes away with its pipeline: delete the pipeline")
+    if current.key in obj.display_fields:
+        raise Conflict(f"{current.key!r} is a display field of {obj.key}; change those first")
+    await drop_field(conn, principal.workspace_id, obj, current)
+    await append_event(
+        conn, principal.workspace_id, "field.deleted", actor=principal, object_type_id=obj.id,
+        payload={"object": obj.key, "field": current.key},
+    )
+
+
+async def drop_field(
+    conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, f: FieldMeta
+) -> None:
+    """Delete a field's definition and strip its values (fields API and pipelines)."""
+    dialect = _dialect(conn)
+    await conn.execute(
+        sa.update(records)
+        .where(
+            records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
+            jsonsql.has_key(dialect, f.key),
+        )
+        .values(data=jsonsql.remove_key(dialect, f.key))
+    )
+    await conn.execute(sa.delete(fields).where(fields.c.id == f.id))
+    await repository.bump_version(conn, workspace_id)
+
+
+def get_field(obj: ObjectMeta, key: str) -> FieldMeta:
+    """A field of ``obj`` by key or UUID."""
+    if key in obj.fields:
+        return obj.fields[key]
+    found = next((f for f in obj.fields.values() if str(f.uuid) == key), None)
+    if found is None:
+        raise NotFound(f"Object {obj.key!r} has no field {key!r}")
+    return found

@@ -1,0 +1,35 @@
+"""Checks on metadata input shared by objects, fields and pipelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.core.errors import FieldError
+from crm.db.jsonsql import KEY
+
+#: Record attributes every object has; no field may take these keys.
+SYSTEM_ATTRIBUTES = frozenset({
+    "id", "uuid", "object", "fields", "owner_id", "owner", "created_at", "updated_at",
+    "archived_at", "deleted_at", "created_by",
+})
+
+
+def check_key(value: Any, name: str = "key") -> list[FieldError]:
+    if not isinstance(value, str) or not KEY.match(value):
+        return [FieldError(name, "must be snake_case: a lowercase letter, then letters, "
+                           "digits or underscores (at most 63)")]
+    if value in SYSTEM_ATTRIBUTES:
+        return [FieldError(name, f"{value!r} is reserved")]
+    return []
+
+
+def check_label(value: Any, name: str = "label") -> list[FieldError]:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        return [FieldError(name, "must be a non-empty string of at most 200 characters")]
+    return []
+
+
+def check_flag(spec: dict[str, Any], name: str) -> list[FieldError]:
+    if name in spec and not isinstance(spec[name], bool):
+        return [FieldError(name, "must be true or false")]
+    return []

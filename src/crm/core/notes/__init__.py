@@ -1,0 +1,1 @@
+"""Notes on any record: calls, meetings, plain notes."""

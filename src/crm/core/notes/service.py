@@ -1,0 +1,158 @@
+"""Notes: text on a record, typed (note, call, meeting, ...), with an author and a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal, Reach
+from crm.core.clock import utcnow
+from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from crm.core.events import append_event
+from crm.core.ids import parse_uuid, uuid7
+from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
+from crm.core.records.model import Record
+from crm.core.records.service import get_record
+from crm.db.schema import notes
+
+NOTE_KINDS = ("note", "call", "meeting", "email", "sms", "task")
+MAX_BODY = 50_000
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    uuid: Any
+    record: Record
+    author_id: int | None
+    kind: str
+    body: str
+    occurred_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    errors = [FieldError(k, "unknown attribute", "unknown") for k in spec
+              if k not in ("body", "kind", "occurred_at")]
+    out: dict[str, Any] = {}
+    if creating or "body" in spec:
+        body = spec.get("body")
+        if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+            errors.append(FieldError("body", f"must be 1 to {MAX_BODY} characters"))
+        else:
+            out["body"] = body
+    if "kind" in spec or creating:
+        kind = spec.get("kind", "note")
+        if kind not in NOTE_KINDS:
+            errors.append(FieldError("kind", "must be one of " + ", ".join(NOTE_KINDS)))
+        out["kind"] = kind
+    if spec.get("occurred_at") is not None:
+        try:
+            stamp = DateTime().parse(spec["occurred_at"], FieldContext("occurred_at", {}))
+            out["occurred_at"] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except FieldValueError as exc:
+            errors.append(FieldError("occurred_at", str(exc)))
+    if errors:
+        raise ValidationFailed.of(errors)
+    return out
+
+
+async def add_note(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
+    spec: dict[str, Any],
+) -> Note:
+    """Add a note to a record the caller can see."""
+    principal.require_scope("note", "create")
+    record = await get_record(conn, principal, object_key, ref)
+    values = _check(spec, creating=True)
+    now = utcnow()
+    row = {"workspace_id": principal.workspace_id, "uuid": uuid7(), "record_id": record.id,
+           "author_id": principal.user_id, "occurred_at": values.pop("occurred_at", now),
+           "created_at": now, "updated_at": now, **values}
+    row["id"] = (await conn.execute(sa.insert(notes).values(**row).returning(notes.c.id))).scalar_one()
+    await append_event(
+        conn, principal.workspace_id, "note.created", actor=principal,
+        object_type_id=record.object.id, record_id=record.id,
+        payload={"record": str(record.uuid), "object": record.object.key,
+                 "note": str(row["uuid"]), "kind": row["kind"]},
+    )
+    return Note(row["id"], row["uuid"], record, principal.user_id, row["kind"], row["body"],
+                row["occurred_at"], now, now)
+
+
+async def list_notes(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
+    *, limit: int = 100,
+) -> list[Note]:
+    """A record's notes, newest first."""
+    principal.require_scope("note", "list")
+    record = await get_record(conn, principal, object_key, ref)
+    rows = await conn.execute(
+        sa.select(notes)
+        .where(notes.c.workspace_id == principal.workspace_id, notes.c.record_id == record.id,
+               notes.c.deleted_at.is_(None))
+        .order_by(notes.c.occurred_at.desc(), notes.c.id.desc())
+        .limit(limit)
+    )
+    return [Note(r.id, r.uuid, record, r.author_id, r.kind, r.body, r.occurred_at,
+                 r.created_at, r.updated_at) for r in rows]
+
+
+async def _note(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, note_ref: str
+) -> tuple[Record, Any]:
+    record = await get_record(conn, principal, object_key, ref)
+    wanted = parse_uuid(note_ref)
+    row = None
+    if wanted is not None:
+        row = (
+            await conn.execute(
+                sa.select(notes).where(
+                    notes.c.workspace_id == principal.workspace_id,
+                    notes.c.record_id == record.id, notes.c.uuid == wanted,
+                    notes.c.deleted_at.is_(None),
+                )
+            )
+        ).first()
+    if row is None:
+        raise NotFound("Note not found")
+    if row.author_id != principal.user_id and principal.reach(record.object.key, "edit") != Reach.ALL:
+        raise PermissionDenied("Only the author or an editor of all records may change this note")
+    return record, row
+
+
+async def update_note(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
+    note_ref: str, spec: dict[str, Any],
+) -> Note:
+    principal.require_scope("note", "update")
+    record, row = await _note(conn, principal, object_key, ref, note_ref)
+    values = _check(spec, creating=False)
+    now = utcnow()
+    await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(updated_at=now, **values))
+    await append_event(
+        conn, principal.workspace_id, "note.updated", actor=principal,
+        object_type_id=record.object.id, record_id=record.id,
+        payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
+    )
+    merged = {"kind": row.kind, "body": row.body, "occurred_at": row.occurred_at, **values}
+    return Note(row.id, row.uuid, record, row.author_id, merged["kind"], merged["body"],
+                merged["occurred_at"], row.created_at, now)
+
+
+async def delete_note(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, note_ref: str
+) -> None:
+    principal.require_scope("note", "delete")
+    record, row = await _note(conn, principal, object_key, ref, note_ref)
+    await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(deleted_at=utcnow()))
+    await append_event(
+        conn, principal.workspace_id, "note.deleted", actor=principal,
+        object_type_id=record.object.id, record_id=record.id,
+        payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
+    )

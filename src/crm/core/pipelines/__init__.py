@@ -1,0 +1,1 @@
+"""Pipelines: ordered stages that any object can move through."""

@@ -1,0 +1,291 @@
+"""The filter language, sorting and keyset cursors, compiled to SQL for either database.
+
+A filter is a condition ``{"field": "city", "op": "eq", "value": "Austin"}`` or a group
+``{"and": [...]}`` / ``{"or": [...]}``. Missing values are the smallest: they sort first
+ascending and last descending, on both databases, and the expression indexes are built
+to match so that sorted pages are index scans.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
+from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.records.values import parse_value
+from crm.db import jsonsql
+from crm.db.schema import records
+
+OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "contains", "starts", "ends", "empty",
+       "not_empty")
+_ORDERED = {"lt", "lte", "gt", "gte"}
+_TEXT_OPS = {"contains", "starts", "ends"}
+SYSTEM_SORTS = ("created_at", "updated_at", "archived_at", "owner_id", "id")
+MAX_CONDITIONS = 100
+MAX_DEPTH = 8
+MAX_IN = 1000
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a condition or sort key reads: a field's JSON value or a system column."""
+
+    name: str
+    field: FieldMeta | None
+    column: sa.ColumnElement[Any] | None = None
+
+    def expr(self, dialect: str) -> sa.ColumnElement[Any]:
+        if self.column is not None:
+            return self.column
+        assert self.field is not None
+        return jsonsql.value_expr(dialect, self.field.key)
+
+
+def resolve_target(obj: ObjectMeta, name: Any, where: str) -> Target:
+    if not isinstance(name, str):
+        raise ValidationFailed.of([FieldError(where, "must name a field")])
+    if name in obj.fields:
+        return Target(name, obj.fields[name])
+    system = {
+        "created_at": records.c.created_at, "updated_at": records.c.updated_at,
+        "archived_at": records.c.archived_at, "owner_id": records.c.owner_id,
+        "id": records.c.id,
+    }
+    if name in system:
+        return Target(name, None, system[name])
+    raise ValidationFailed.of([FieldError(where, f"{obj.key} has no field {name!r}",
+                                          "unknown_field")])
+
+
+class _Compiler:
+    def __init__(self, meta: WorkspaceMeta, obj: ObjectMeta, dialect: str) -> None:
+        self.meta, self.obj, self.dialect = meta, obj, dialect
+        self.count = 0
+
+    def node(self, node: Any, where: str, depth: int) -> sa.ColumnElement[bool]:
+        if depth > MAX_DEPTH:
+            raise ValidationFailed.of([FieldError(where, f"nests deeper than {MAX_DEPTH}")])
+        if not isinstance(node, dict):
+            raise ValidationFailed.of([FieldError(where, "must be an object")])
+        groups = [k for k in ("and", "or") if k in node]
+        if groups:
+            if len(node) != 1:
+                raise ValidationFailed.of([FieldError(where, "a group has only and/or")])
+            key = groups[0]
+            items = node[key]
+            if not isinstance(items, list) or not items:
+                raise ValidationFailed.of([FieldError(f"{where}.{key}", "must be a non-empty list")])
+            parts = [self.node(item, f"{where}.{key}[{i}]", depth + 1)
+                     for i, item in enumerate(items)]
+            return sa.and_(*parts) if key == "and" else sa.or_(*parts)
+        return self.condition(node, where)
+
+    def condition(self, node: dict[str, Any], where: str) -> sa.ColumnElement[bool]:
+        self.count += 1
+        if self.count > MAX_CONDITIONS:
+            raise ValidationFailed.of([FieldError(where, f"more than {MAX_CONDITIONS} conditions")])
+        unknown = set(node) - {"field", "op", "value"}
+        if unknown:
+            raise ValidationFailed.of([FieldError(where, f"unknown keys: {sorted(unknown)}")])
+        target = resolve_target(self.obj, node.get("field"), f"{where}.field")
+        op = node.get("op", "eq")
+        if op not in OPS:
+            raise ValidationFailed.of([FieldError(f"{where}.op", "must be one of " + ", ".join(OPS))])
+        expr = target.expr(self.dialect)
+        if op == "empty":
+            return expr.is_(None)
+        if op == "not_empty":
+            return expr.is_not(None)
+        if "value" not in node:
+            raise ValidationFailed.of([FieldError(f"{where}.value", "is required for " + op)])
+        value = node["value"]
+        try:
+            return self._compare(target, expr, op, value)
+        except FieldValueError as exc:
+            raise ValidationFailed.of([FieldError(f"{where}.value", str(exc))]) from None
+
+    def _operand(self, target: Target, value: Any) -> Any:
+        """A filter value in the form the target stores, ready to bind."""
+        if target.field is not None:
+            stored = parse_value(self.meta, target.field, value)
+            if stored is None:
+                raise FieldValueError("must not be empty; use the empty operator")
+            return jsonsql.bind_value(self.dialect, stored)
+        if target.name == "owner_id":
+            user = self.meta.user(value) if isinstance(value, str) else None
+            if user is None:
+                raise FieldValueError("must be a user's id or email")
+            return user.id
+        if target.name == "id":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise FieldValueError("must be an integer record id")
+            return value
+        stamp = DateTime().parse(value, FieldContext(target.name, {}))
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    def _compare(
+        self, target: Target, expr: sa.ColumnElement[Any], op: str, value: Any
+    ) -> sa.ColumnElement[bool]:
+        f = target.field
+        is_list = f is not None and f.kind.storage == "list"
+        if op in _TEXT_OPS:
+            if not isinstance(value, str) or not value:
+                raise FieldValueError(f"{op} takes a non-empty string")
+            if is_list and f is not None and op == "contains":
+                stored = parse_value(self.meta, f, [value])
+                return jsonsql.list_contains(self.dialect, f.key, stored[0])
+            if f is None or not f.kind.textual:
+                raise FieldValueError(f"{op} applies to text fields only")
+            pattern = _escape_like(value)
+            pattern = {"contains": f"%{pattern}%", "starts": f"{pattern}%",
+                       "ends": f"%{pattern}"}[op]
+            return jsonsql.text_expr(self.dialect, f.key).ilike(pattern, escape="\\")
+        if op == "in":
+            if not isinstance(value, list) or not value or len(value) > MAX_IN:
+                raise FieldValueError(f"in takes a list of 1 to {MAX_IN} values")
+            if is_list and f is not None:
+                items = parse_value(self.meta, f, value)
+                return sa.or_(*(jsonsql.list_contains(self.dialect, f.key, i) for i in items))
+            return expr.in_([self._operand(target, v) for v in value])
+        if is_list:
+            raise FieldValueError(f"{op} does not apply to a multi-select; use contains or in")
+        if op in _ORDERED and f is not None and f.kind.storage == "bool":
+            raise FieldValueError(f"{op} does not apply to true/false fields")
+        operand = self._operand(target, value)
+        if op == "eq":
+            return expr == operand  # type: ignore[no-any-return]
+        if op == "neq":
+            return sa.or_(expr != operand, expr.is_(None))
+        return {"lt": expr < operand, "lte": expr <= operand, "gt": expr > operand,
+                "gte": expr >= operand}[op]
+
+
+def compile_filter(
+    meta: WorkspaceMeta, obj: ObjectMeta, dialect: str, node: Any
+) -> sa.ColumnElement[bool] | None:
+    """SQL for a filter document; ValidationFailed naming the bad part otherwise."""
+    if node is None:
+        return None
+    return _Compiler(meta, obj, dialect).node(node, "filter", 0)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    target: Target
+    descending: bool
+
+
+def parse_sort(obj: ObjectMeta, spec: Any) -> list[SortKey]:
+    """Sort keys from ``[{"field": ..., "direction": "asc"|"desc"}]``; newest first if empty."""
+    if spec in (None, []):
+        return [SortKey(Target("id", None, records.c.id), True)]
+    if not isinstance(spec, list) or len(spec) > 5:
+        raise ValidationFailed.of([FieldError("sort", "must be a list of at most 5 sort keys")])
+    keys = []
+    for i, item in enumerate(spec):
+        if not isinstance(item, dict) or set(item) - {"field", "direction"}:
+            raise ValidationFailed.of([FieldError(f"sort[{i}]", "must be {field, direction}")])
+        direction = item.get("direction", "asc")
+        if direction not in ("asc", "desc"):
+            raise ValidationFailed.of([FieldError(f"sort[{i}].direction", "must be asc or desc")])
+        target = resolve_target(obj, item.get("field"), f"sort[{i}].field")
+        if target.field is not None and target.field.kind.storage == "list":
+            raise ValidationFailed.of([FieldError(f"sort[{i}].field", "a list does not sort")])
+        keys.append(SortKey(target, direction == "desc"))
+    if keys[-1].target.name != "id":
+        keys.append(SortKey(Target("id", None, records.c.id), keys[0].descending))
+    return keys
+
+
+def sort_param(text: str | None) -> list[dict[str, str]]:
+    """``city,-created_at`` as sort keys."""
+    if not text:
+        return []
+    return [
+        {"field": part.lstrip("-"), "direction": "desc" if part.startswith("-") else "asc"}
+        for part in (p.strip() for p in text.split(",")) if part
+    ]
+
+
+def order_by(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
+    out = []
+    for key in keys:
+        expr = key.target.expr(dialect)
+        out.append(expr.desc().nulls_last() if key.descending else expr.asc().nulls_first())
+    return out
+
+
+def _after(expr: sa.ColumnElement[Any], value: Any, descending: bool) -> sa.ColumnElement[bool]:
+    if value is None:
+        return sa.false() if descending else expr.is_not(None)
+    return sa.or_(expr < value, expr.is_(None)) if descending else expr > value
+
+
+def _equal(expr: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
+    return expr.is_(None) if value is None else expr == value
+
+
+def keyset(keys: list[SortKey], values: list[Any], dialect: str) -> sa.ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys``."""
+    bound = [_bind_cursor_value(k, v, dialect) for k, v in zip(keys, values, strict=True)]
+    clauses = []
+    for i, key in enumerate(keys):
+        prior = [_equal(keys[j].target.expr(dialect), bound[j]) for j in range(i)]
+        clauses.append(sa.and_(*prior, _after(key.target.expr(dialect), bound[i], key.descending)))
+    return sa.or_(*clauses)
+
+
+def _bind_cursor_value(key: SortKey, value: Any, dialect: str) -> Any:
+    if value is None:
+        return None
+    if key.target.field is not None:
+        return jsonsql.bind_value(dialect, value)
+    if key.target.name in ("created_at", "updated_at", "archived_at"):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _signature(keys: list[SortKey]) -> str:
+    return ",".join(("-" if k.descending else "") + k.target.name for k in keys)
+
+
+def encode_cursor(keys: list[SortKey], values: list[Any]) -> str:
+    """An opaque cursor for the row whose sort values are ``values``."""
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = orjson.dumps({"s": _signature(keys), "v": plain})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(keys: list[SortKey], cursor: str) -> list[Any]:
+    """The sort values inside a cursor made by :func:`encode_cursor` for the same sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        doc = orjson.loads(raw)
+        values = doc["v"]
+        if doc["s"] != _signature(keys) or not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise ValidationFailed.of([FieldError("cursor", "is not a cursor of this listing")]) from None
+    return values
+
+
+def sort_columns(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
+    """The sort keys as selected columns, read back to build the next cursor."""
+    return [k.target.expr(dialect).label(f"_sort{i}") for i, k in enumerate(keys)]
+
+
+def search_clause(q: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring search over the records' search text."""
+    return records.c.search_text.like(f"%{_escape_like(q.strip().lower())}%", escape="\\")

@@ -1,0 +1,86 @@
+"""SQL for records. Every query starts from :func:`scoped`, which no caller can bypass.
+
+:func:`scoped` binds the workspace, the object type, the caller's visibility (own records
+only, for a role that may not see others') and soft deletion, so a query cannot forget any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal, Reach
+from crm.core.errors import PermissionDenied
+from crm.core.metadata.model import ObjectMeta
+from crm.core.records.model import Record
+from crm.db import jsonsql
+from crm.db.schema import records
+
+COLUMNS = (
+    records.c.id, records.c.uuid, records.c.owner_id, records.c.data, records.c.display_name,
+    records.c.created_at, records.c.updated_at, records.c.archived_at, records.c.deleted_at,
+)
+
+
+def scoped(
+    principal: Principal, obj: ObjectMeta, verb: str = "view", *, deleted: bool = False
+) -> sa.ColumnElement[bool]:
+    """The WHERE clause of every record query: workspace, object, visibility, deletion."""
+    reach = principal.reach(obj.key, verb)
+    if reach == Reach.NONE:
+        raise PermissionDenied(f"Your role may not {verb} {obj.plural_label.lower()}")
+    clause = sa.and_(
+        records.c.workspace_id == principal.workspace_id,
+        records.c.object_type_id == obj.id,
+        records.c.deleted_at.is_not(None) if deleted else records.c.deleted_at.is_(None),
+    )
+    if reach == Reach.OWN:
+        clause = sa.and_(clause, records.c.owner_id == principal.user_id)
+    return clause
+
+
+def to_record(obj: ObjectMeta, row: Any) -> Record:
+    return Record(
+        id=row.id, uuid=row.uuid, object=obj, owner_id=row.owner_id, data=row.data or {},
+        display_name=row.display_name, created_at=row.created_at, updated_at=row.updated_at,
+        archived_at=row.archived_at, deleted_at=row.deleted_at,
+    )
+
+
+async def fetch(
+    conn: AsyncConnection, where: sa.ColumnElement[bool], ident: sa.ColumnElement[bool],
+    obj: ObjectMeta,
+) -> Record | None:
+    row = (await conn.execute(sa.select(*COLUMNS).where(where, ident))).first()
+    return to_record(obj, row) if row else None
+
+
+async def lock_unique_value(conn: AsyncConnection, field_id: int, stored: Any) -> None:
+    """Serialise writers of the same unique value (PostgreSQL; SQLite writers are serial)."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{field_id}:{stored!r}".encode(), digest_size=8).digest()
+    await conn.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True)))
+    )
+
+
+async def holders_of(
+    conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, key: str, values: list[Any],
+) -> dict[Any, int]:
+    """Which live records of ``obj`` hold each of ``values`` in field ``key``."""
+    if not values:
+        return {}
+    dialect = conn.dialect.name
+    expr = jsonsql.value_expr(dialect, key)
+    rows = await conn.execute(
+        sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id).where(
+            records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
+            records.c.deleted_at.is_(None),
+            expr.in_([jsonsql.bind_value(dialect, v) for v in values]),
+        )
+    )
+    return {row.value: row.id for row in rows}

@@ -1,0 +1,1 @@
+"""Workspaces: the tenants. Creating one seeds its roles, owner and standard objects."""

@@ -1,0 +1,111 @@
+"""SQL over the records' JSON ``data`` column, written once for each database.
+
+Field keys are spliced into SQL as literals (never bound) so that expressions match the
+expression indexes exactly; they are checked against ``KEY`` first, which admits only
+snake_case identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _key(key: str) -> str:
+    if not KEY.match(key):
+        raise ValueError(f"not a field key: {key!r}")
+    return key
+
+
+def value_expr(dialect: str, key: str) -> sa.ColumnElement[Any]:
+    """The stored value of field ``key``, comparable with :func:`bind_value`."""
+    if dialect == "postgresql":
+        return sa.literal_column(f"(records.data -> '{_key(key)}')", JSONB)
+    return sa.literal_column(f"json_extract(records.data, '$.{_key(key)}')")
+
+
+def json_expr(dialect: str, key: str) -> sa.ColumnElement[Any]:
+    """The stored value of field ``key``, read back as its Python value."""
+    if dialect == "postgresql":
+        return sa.literal_column(f"(records.data -> '{_key(key)}')", JSONB)
+    return sa.literal_column(f"(records.data -> '$.{_key(key)}')", sa.JSON)
+
+
+def text_expr(dialect: str, key: str) -> sa.ColumnElement[str]:
+    """The stored value of field ``key`` as text, for substring matching."""
+    if dialect == "postgresql":
+        return sa.literal_column(f"(records.data ->> '{_key(key)}')", sa.Text)
+    return sa.literal_column(f"json_extract(records.data, '$.{_key(key)}')", sa.Text)
+
+
+def bind_value(dialect: str, value: Any) -> sa.ColumnElement[Any]:
+    """A stored-form value as the right side of a comparison with :func:`value_expr`."""
+    if dialect == "postgresql":
+        return sa.cast(sa.bindparam(None, orjson.dumps(value).decode(), sa.Text), JSONB)
+    if isinstance(value, bool):
+        return sa.literal(int(value))
+    return sa.literal(value)
+
+
+def list_contains(dialect: str, key: str, item: str) -> sa.ColumnElement[bool]:
+    """Whether the list stored in field ``key`` holds ``item``."""
+    if dialect == "postgresql":
+        return value_expr(dialect, key).op("@>")(bind_value(dialect, [item]))  # type: ignore[no-any-return]
+    each = sa.text(f"json_each(records.data, '$.{_key(key)}')").columns(value=sa.String)
+    return sa.exists(sa.select(sa.literal(1)).select_from(each.subquery()).where(
+        sa.literal_column("value") == item
+    ))
+
+
+def set_value(dialect: str, key: str, param: str) -> sa.ColumnElement[Any]:
+    """``data`` with field ``key`` set to the JSON text bound as ``param``."""
+    if dialect == "postgresql":
+        return sa.literal_column(
+            f"jsonb_set(records.data, '{{{_key(key)}}}', CAST(:{param} AS JSONB))", JSONB
+        )
+    return sa.literal_column(f"json_set(records.data, '$.{_key(key)}', json(:{param}))")
+
+
+def remove_key(dialect: str, key: str) -> sa.ColumnElement[Any]:
+    """``data`` without field ``key``."""
+    if dialect == "postgresql":
+        return sa.literal_column(f"(records.data - '{_key(key)}')", JSONB)
+    return sa.literal_column(f"json_remove(records.data, '$.{_key(key)}')")
+
+
+def rename_key(dialect: str, old: str, new: str) -> sa.ColumnElement[Any]:
+    """``data`` with the value of ``old`` moved to ``new``."""
+    o, n = _key(old), _key(new)
+    if dialect == "postgresql":
+        return sa.literal_column(
+            f"((records.data - '{o}') || jsonb_build_object('{n}', records.data -> '{o}'))", JSONB
+        )
+    return sa.literal_column(
+        f"json_set(json_remove(records.data, '$.{o}'), '$.{n}', json(records.data -> '$.{o}'))"
+    )
+
+
+def has_key(dialect: str, key: str) -> sa.ColumnElement[bool]:
+    """Whether field ``key`` holds a value."""
+    return value_expr(dialect, key).is_not(None)
+
+
+def index_name(key: str) -> str:
+    return f"rx_{_key(key)}"
+
+
+def create_index_sql(dialect: str, key: str) -> str:
+    """DDL for the shared filter/sort index of field ``key`` (all objects, all workspaces)."""
+    expr = value_expr(dialect, key).name.replace("records.data", "data")  # type: ignore[attr-defined]
+    nulls = " NULLS FIRST" if dialect == "postgresql" else ""
+    return (
+        f"CREATE INDEX IF NOT EXISTS {index_name(key)} ON records "
+        f"(workspace_id, object_type_id, ({expr}){nulls}, id) WHERE deleted_at IS NULL"
+    )

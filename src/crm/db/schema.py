@@ -1,0 +1,241 @@
+"""The tables. Every row belongs to a workspace and every index leads with ``workspace_id``.
+
+Records of every object type share one table: the field values live in ``data`` (JSONB on
+PostgreSQL, JSON text on SQLite) beside real columns for what every record has. See
+``docs/adr/0001-record-storage.md`` for the decision and its measurements.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from crm.db.types import BigId, JSONDoc, UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", BigId, primary_key=True, autoincrement=True)
+
+
+def _workspace() -> sa.Column[int]:
+    return sa.Column(
+        "workspace_id", BigId, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _created() -> sa.Column[object]:
+    return sa.Column("created_at", UTCDateTime, nullable=False)
+
+
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    _id(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("subdomain", sa.String(63), nullable=False, unique=True),
+    sa.Column("metadata_version", sa.Integer, nullable=False, server_default="1"),
+    _created(),
+)
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("permissions", JSONDoc, nullable=False),
+    sa.Column("is_system", sa.Boolean, nullable=False, server_default=sa.false()),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "key"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("role_id", BigId, sa.ForeignKey("roles.id"), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "email"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("scopes", JSONDoc, nullable=False),
+    sa.Column("role_id", BigId, sa.ForeignKey("roles.id"), nullable=False),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.id"), nullable=False),
+    _created(),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+object_types = sa.Table(
+    "object_types",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("plural_label", sa.String(200), nullable=False),
+    sa.Column("is_standard", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("display_fields", JSONDoc, nullable=False),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "key"),
+)
+
+fields = sa.Table(
+    "fields",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column(
+        "object_type_id", BigId, sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("group", sa.String(100), nullable=False, server_default="general"),
+    sa.Column("required", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("unique", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("searchable", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("indexed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("is_standard", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("default", JSONDoc),
+    sa.Column("options", JSONDoc, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "object_type_id", "key"),
+)
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column(
+        "object_type_id", BigId, sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "object_type_id", "key"),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column(
+        "pipeline_id", BigId, sa.ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("probability", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("color", sa.String(16)),
+    sa.Column("system_key", sa.String(64)),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index(None, "workspace_id", "pipeline_id", "position"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False),
+    sa.Column("object_type_id", BigId, nullable=False),
+    sa.Column("owner_id", BigId),
+    sa.Column("data", JSONDoc, nullable=False),
+    sa.Column("display_name", sa.String(500), nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("archived_at", UTCDateTime),
+    sa.Column("deleted_at", UTCDateTime),
+    sa.Index("ix_records_uuid", "workspace_id", "uuid", unique=True),
+    sa.Index(
+        "ix_records_listing", "workspace_id", "object_type_id", "id",
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
+    sa.Index(
+        "ix_records_created", "workspace_id", "object_type_id", "created_at", "id",
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
+    sa.Index(
+        "ix_records_updated", "workspace_id", "object_type_id", "updated_at", "id",
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
+    sa.Index(
+        "ix_records_owner", "workspace_id", "object_type_id", "owner_id", "id",
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("object_type_id", BigId),
+    sa.Column("record_id", BigId),
+    sa.Column("actor_user_id", BigId),
+    sa.Column("actor_key_id", BigId),
+    sa.Column("changes", JSONDoc),
+    sa.Column("payload", JSONDoc),
+    _created(),
+    sa.Index("ix_events_feed", "workspace_id", "id"),
+    sa.Index("ix_events_record", "workspace_id", "record_id", "id"),
+)
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("author_id", BigId),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime),
+    sa.Index("ix_notes_record", "workspace_id", "record_id", "occurred_at"),
+)
