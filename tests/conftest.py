@@ -1,0 +1,139 @@
+"""Test harness: one real database per test run, migrated once, and fresh workspaces.
+
+``CRM_TEST_DATABASE_URL`` picks the database: unset, a temporary SQLite file; a
+``postgresql://`` URL names a server on which a throwaway database is created and dropped.
+Tests isolate themselves by working in workspaces of their own, which is also what the
+product promises: nothing of one workspace is visible from another.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.api.app import create_app
+from crm.core.auth.service import create_api_key, create_user
+from crm.core.workspaces.service import create_workspace
+from crm.db.engine import make_engine, transaction
+from crm.db.migrate import upgrade
+from crm.settings import Settings
+
+#: Request bodies above this get 413 in tests (small, so the limit is cheap to exercise).
+TEST_BODY_LIMIT = 256 * 1024
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not base or base.startswith("sqlite"):
+        path = Path(tmp_path_factory.mktemp("db")) / "test.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    import asyncio
+
+    name = f"crm_test_{secrets.token_hex(4)}"
+    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(database_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def dialect(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture(scope="session")
+def app(engine: AsyncEngine, database_url: str) -> Any:
+    return create_app(Settings(database_url, max_body_bytes=TEST_BODY_LIMIT), engine=engine)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@dataclass
+class Workspace:
+    """A fresh workspace as a test sees it: ids and an owner key, plus helpers for more keys."""
+
+    id: int
+    uuid: uuid.UUID
+    subdomain: str
+    key: str
+    owner_id: int
+    engine: AsyncEngine
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def add_key(self, *, role: str = "owner", scopes: list[str] | None = None,
+                      email: str | None = None) -> str:
+        """A new key; with ``email``, for a new user of that role, else for the owner."""
+        async with transaction(self.engine, write=True) as conn:
+            user_id = self.owner_id
+            if email is not None:
+                user = await create_user(conn, self.id, email=email, name=email.split("@")[0],
+                                         role=role)
+                user_id = user["id"]
+            made = await create_api_key(conn, self.id, user_id=user_id, role=role,
+                                        scopes=scopes or ["*"])
+        return str(made["api_key"])
+
+
+async def new_workspace(engine: AsyncEngine, name: str = "Test") -> Workspace:
+    async with transaction(engine, write=True) as conn:
+        made = await create_workspace(conn, name=name)
+    ws = made["workspace"]
+    return Workspace(ws.id, ws.uuid, ws.subdomain, made["api_key"], made["owner"]["id"], engine)
+
+
+@pytest.fixture
+async def ws(engine: AsyncEngine) -> Workspace:
+    """A fresh workspace with an owner key."""
+    return await new_workspace(engine, "Acme")
+
+
+@pytest.fixture
+async def other_ws(engine: AsyncEngine) -> Workspace:
+    """A second, unrelated workspace: nothing of it may be visible from ``ws``."""
+    return await new_workspace(engine, "Globex")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
