@@ -44,8 +44,13 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             await app.state.engine.dispose()
 
     app = FastAPI(
-        title="CRM", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        title="CRM",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
     )
     app.state.engine = engine
     install(app)

@@ -29,9 +29,12 @@ from crm.db.engine import make_engine, transaction
 from crm.db.migrate import upgrade
 from crm.settings import default_database_url
 
-app = typer.Typer(help="A self-hostable, API-first CRM server.", no_args_is_help=True,
-                  pretty_exceptions_enable=False,
-                  add_completion=False)
+app = typer.Typer(
+    help="A self-hostable, API-first CRM server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
@@ -41,8 +44,11 @@ app.add_typer(user_app, name="user")
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="CRM_DATABASE_URL",
-                 help="sqlite:///path/file.db or postgresql://user@host:port/db"),
+    typer.Option(
+        "--database-url",
+        envvar="CRM_DATABASE_URL",
+        help="sqlite:///path/file.db or postgresql://user@host:port/db",
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 T = TypeVar("T")
@@ -106,8 +112,15 @@ def serve(
         )
     typer.echo(f"Serving on http://{host}:{port} (docs at http://{host}:{port}/docs)")
     os.environ["CRM_DATABASE_URL"] = database
-    uvicorn.run("crm.api.app:create_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", access_log=False)
+    uvicorn.run(
+        "crm.api.app:create_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -128,12 +141,13 @@ def workspace_create(
     """Create a workspace with an owner and an owner API key (every scope)."""
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
-        made = await create_workspace(conn, name=name, subdomain=subdomain,
-                                      owner_email=owner_email)
+        made = await create_workspace(conn, name=name, subdomain=subdomain, owner_email=owner_email)
         ws = made["workspace"]
-        return {"workspace": {"id": str(ws.uuid), "name": ws.name, "subdomain": ws.subdomain},
-                "owner": {"id": str(made["owner"]["uuid"]), "email": made["owner"]["email"]},
-                "api_key": made["api_key"]}
+        return {
+            "workspace": {"id": str(ws.uuid), "name": ws.name, "subdomain": ws.subdomain},
+            "owner": {"id": str(made["owner"]["uuid"]), "email": made["owner"]["email"]},
+            "api_key": made["api_key"],
+        }
 
     _print(_run(database_url, work), as_json)
 
@@ -151,10 +165,20 @@ def apikey_create(
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
         ws = await find_workspace(conn, workspace)
-        key = await create_api_key(conn, ws.id, user_id=await owner_user_id(conn, ws.id),
-                                   role=role, scopes=scope or [ALL_SCOPES], name=name)
-        return {"api_key": key["api_key"], "id": str(key["id"]), "scopes": key["scopes"],
-                "role": key["role"]}
+        key = await create_api_key(
+            conn,
+            ws.id,
+            user_id=await owner_user_id(conn, ws.id),
+            role=role,
+            scopes=scope or [ALL_SCOPES],
+            name=name,
+        )
+        return {
+            "api_key": key["api_key"],
+            "id": str(key["id"]),
+            "scopes": key["scopes"],
+            "role": key["role"],
+        }
 
     _print(_run(database_url, work), as_json)
 
@@ -173,9 +197,14 @@ def user_create(
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
         ws = await find_workspace(conn, workspace)
-        user = await create_user(conn, ws.id, email=email, name=name, role=role,
-                                 password=password)
-        return {"user": {"id": str(user["uuid"]), "email": user["email"], "role": user["role"],
-                         "name": user["name"]}}
+        user = await create_user(conn, ws.id, email=email, name=name, role=role, password=password)
+        return {
+            "user": {
+                "id": str(user["uuid"]),
+                "email": user["email"],
+                "role": user["role"],
+                "name": user["name"],
+            }
+        }
 
     _print(_run(database_url, work), as_json)

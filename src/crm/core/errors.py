@@ -83,4 +83,6 @@ class ValidationFailed(CRMError):
 
     @property
     def field_errors(self) -> list[FieldError]:
-        return [FieldError(d["field"], d["message"], d.get("code", "invalid")) for d in self.details]
+        return [
+            FieldError(d["field"], d["message"], d.get("code", "invalid")) for d in self.details
+        ]

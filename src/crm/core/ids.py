@@ -11,9 +11,11 @@ import time
 import uuid
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DECODE = {c: i for i, c in enumerate(_CROCKFORD)} | {
-    c.lower(): i for i, c in enumerate(_CROCKFORD)
-} | {"O": 0, "o": 0, "I": 1, "i": 1, "L": 1, "l": 1}
+_DECODE = (
+    {c: i for i, c in enumerate(_CROCKFORD)}
+    | {c.lower(): i for i, c in enumerate(_CROCKFORD)}
+    | {"O": 0, "o": 0, "I": 1, "i": 1, "L": 1, "l": 1}
+)
 
 
 def uuid7() -> uuid.UUID:

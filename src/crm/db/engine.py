@@ -61,7 +61,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        target, json_serializer=_json_dumps, pool_size=pool_size, max_overflow=pool_size,
+        target,
+        json_serializer=_json_dumps,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_pre_ping=False,
     )
 

@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from crm.db.schema import records
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -57,11 +58,14 @@ def bind_value(dialect: str, value: Any) -> sa.ColumnElement[Any]:
 def list_contains(dialect: str, key: str, item: str) -> sa.ColumnElement[bool]:
     """Whether the list stored in field ``key`` holds ``item``."""
     if dialect == "postgresql":
-        return value_expr(dialect, key).op("@>")(bind_value(dialect, [item]))  # type: ignore[no-any-return]
-    each = sa.text(f"json_each(records.data, '$.{_key(key)}')").columns(value=sa.String)
-    return sa.exists(sa.select(sa.literal(1)).select_from(each.subquery()).where(
-        sa.literal_column("value") == item
-    ))
+        holds: sa.ColumnElement[bool] = value_expr(dialect, key).op("@>")(
+            bind_value(dialect, [item])
+        )
+        return holds
+    each = sa.func.json_each(records.c.data, sa.literal_column(f"'$.{_key(key)}'")).table_valued(
+        "value"
+    )
+    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == item))
 
 
 def set_value(dialect: str, key: str, param: str) -> sa.ColumnElement[Any]:
@@ -103,7 +107,7 @@ def index_name(key: str) -> str:
 
 def create_index_sql(dialect: str, key: str) -> str:
     """DDL for the shared filter/sort index of field ``key`` (all objects, all workspaces)."""
-    expr = value_expr(dialect, key).name.replace("records.data", "data")  # type: ignore[attr-defined]
+    expr = str(value_expr(dialect, key)).replace("records.data", "data")
     nulls = " NULLS FIRST" if dialect == "postgresql" else ""
     return (
         f"CREATE INDEX IF NOT EXISTS {index_name(key)} ON records "

@@ -70,7 +70,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """Serialise with orjson; UUIDs and datetimes render natively, anything else as text."""
     return Response(
         orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z),
-        status_code=status, media_type="application/json", headers=headers,
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -117,7 +119,14 @@ class BodyLimit:
 
     async def _refuse(self, send: Any) -> None:
         body = self.render(413, f"The request body exceeds {self.limit} bytes")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -20,11 +20,15 @@ async def me(request: Request) -> Response:
     async with read(request) as (conn, p):
         meta = await metadata_for(conn, p)
     user = meta.users[p.user_id]
-    return json_response({
-        "workspace_id": str(p.workspace_uuid),
-        "user": {"id": str(user.uuid), "email": user.email, "name": user.name},
-        "role": p.role_key, "permissions": sorted(p.permissions), "scopes": sorted(p.scopes),
-    })
+    return json_response(
+        {
+            "workspace_id": str(p.workspace_uuid),
+            "user": {"id": str(user.uuid), "email": user.email, "name": user.name},
+            "role": p.role_key,
+            "permissions": sorted(p.permissions),
+            "scopes": sorted(p.scopes),
+        }
+    )
 
 
 @router.get("/users", summary="The workspace's users")
@@ -32,10 +36,14 @@ async def list_users(request: Request) -> Response:
     async with read(request) as (conn, p):
         p.require_scope("user", "list")
         meta = await metadata_for(conn, p)
-    return json_response({"data": [
-        {"id": str(u.uuid), "email": u.email, "name": u.name, "active": u.active}
-        for u in sorted(meta.users.values(), key=lambda u: u.id)
-    ]})
+    return json_response(
+        {
+            "data": [
+                {"id": str(u.uuid), "email": u.email, "name": u.name, "active": u.active}
+                for u in sorted(meta.users.values(), key=lambda u: u.id)
+            ]
+        }
+    )
 
 
 @router.post("/users", status_code=201, summary="Add a user")
@@ -43,10 +51,24 @@ async def create_user(body: UserIn, request: Request) -> Response:
     async with write(request) as (conn, p):
         p.require_scope("user", "create")
         p.require_admin("users")
-        user = await auth.create_user(conn, p.workspace_id, email=body.email, name=body.name,
-                                      role=body.role, password=body.password, actor=p)
-    return json_response({"id": str(user["uuid"]), "email": user["email"], "name": user["name"],
-                          "role": user["role"]}, 201)
+        user = await auth.create_user(
+            conn,
+            p.workspace_id,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            actor=p,
+        )
+    return json_response(
+        {
+            "id": str(user["uuid"]),
+            "email": user["email"],
+            "name": user["name"],
+            "role": user["role"],
+        },
+        201,
+    )
 
 
 @router.post("/api-keys", status_code=201, summary="Issue an API key (shown once)")
@@ -54,11 +76,25 @@ async def create_api_key(body: ApiKeyIn, request: Request) -> Response:
     async with write(request) as (conn, p):
         p.require_scope("apikey", "create")
         p.require_admin("apikeys")
-        key = await auth.create_api_key(conn, p.workspace_id, user_id=p.user_id,
-                                        role=body.role or p.role_key, scopes=body.scopes,
-                                        name=body.name, actor=p)
-    return json_response({"id": str(key["id"]), "api_key": key["api_key"],
-                          "scopes": key["scopes"], "role": key["role"], "name": key["name"]}, 201)
+        key = await auth.create_api_key(
+            conn,
+            p.workspace_id,
+            user_id=p.user_id,
+            role=body.role or p.role_key,
+            scopes=body.scopes,
+            name=body.name,
+            actor=p,
+        )
+    return json_response(
+        {
+            "id": str(key["id"]),
+            "api_key": key["api_key"],
+            "scopes": key["scopes"],
+            "role": key["role"],
+            "name": key["name"],
+        },
+        201,
+    )
 
 
 @router.delete("/api-keys/{key}", status_code=204, summary="Revoke an API key")

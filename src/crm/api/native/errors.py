@@ -24,13 +24,23 @@ STATUS: dict[type[e.CRMError], int] = {
     e.ValidationFailed: 422,
     e.RateLimited: 429,
 }
-_HTTP_CODES = {400: "malformed_request", 401: "unauthenticated", 403: "permission_denied",
-               404: "not_found", 405: "method_not_allowed", 409: "conflict",
-               413: "payload_too_large", 415: "unsupported_media_type",
-               422: "validation_failed", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "malformed_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
@@ -53,9 +63,11 @@ async def _crm_error(_request: Request, exc: Exception) -> Response:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path") else [
-        str(p) for p in loc
-    ]
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path")
+        else [str(p) for p in loc]
+    )
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
@@ -63,12 +75,17 @@ async def _request_invalid(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = exc.errors()
     if any(p["type"] == "json_invalid" for p in problems):
-        return json_response(error_body("malformed_request", "The request body is not valid JSON"), 400)
+        return json_response(
+            error_body("malformed_request", "The request body is not valid JSON"), 400
+        )
     if any(p["type"] == "missing" and tuple(p["loc"]) == ("body",) for p in problems):
         return json_response(error_body("malformed_request", "A JSON body is required"), 400)
     details = [
-        {"field": _location(tuple(p["loc"])),
-         "code": "unknown" if p["type"] == "extra_forbidden" else "invalid", "message": p["msg"]}
+        {
+            "field": _location(tuple(p["loc"])),
+            "code": "unknown" if p["type"] == "extra_forbidden" else "invalid",
+            "message": p["msg"],
+        }
         for p in problems
     ]
     return json_response(error_body("validation_failed", "Validation failed", details), 422)
@@ -76,9 +93,14 @@ async def _request_invalid(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = {404: "No such endpoint", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
-    return json_response(error_body(_HTTP_CODES.get(exc.status_code, "error"), message),
-                         exc.status_code, exc.headers)
+    message = {404: "No such endpoint", 405: "Method not allowed"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return json_response(
+        error_body(_HTTP_CODES.get(exc.status_code, "error"), message),
+        exc.status_code,
+        dict(exc.headers or {}),
+    )
 
 
 async def _unexpected(_request: Request, _exc: Exception) -> Response:

@@ -22,7 +22,9 @@ async def list_events(
     async with read(request) as (conn, p):
         meta = await metadata_for(conn, p)
         found = await changes_since(conn, p, meta, after=after, limit=limit)
-    return json_response({
-        "data": [render.event(meta, ev) for ev in found],
-        "next_after": found[-1].id if found else after,
-    })
+    return json_response(
+        {
+            "data": [render.event(meta, ev) for ev in found],
+            "next_after": found[-1].id if found else after,
+        }
+    )

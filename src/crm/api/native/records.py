@@ -37,15 +37,25 @@ def _page(meta: WorkspaceMeta, page: Page) -> dict[str, object]:
 
 @router.get(BASE, summary="List records")
 async def list_records(
-    object: str, request: Request,
-    limit: int = Query(50, ge=1, le=500), cursor: str | None = None,
-    offset: int | None = Query(None, ge=0), q: str | None = None,
+    object: str,
+    request: Request,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+    offset: int | None = Query(None, ge=0),
+    q: str | None = None,
     sort: str | None = Query(None, examples=["city,-created_at"]),
     archived: Literal["exclude", "include", "only"] = "exclude",
     include_total: bool = False,
 ) -> Response:
-    query = RecordQuery(sort=sort_param(sort), limit=limit, cursor=cursor, offset=offset, q=q,
-                        archived=archived, with_total=include_total)
+    query = RecordQuery(
+        sort=sort_param(sort),
+        limit=limit,
+        cursor=cursor,
+        offset=offset,
+        q=q,
+        archived=archived,
+        with_total=include_total,
+    )
     async with read(request) as (conn, p):
         page = await records.find_records(conn, p, object, query)
         meta = await metadata_for(conn, p)
@@ -54,9 +64,16 @@ async def list_records(
 
 @router.post(f"{BASE}/search", summary="Find records with a filter, sort and search")
 async def search_records(object: str, body: SearchIn, request: Request) -> Response:
-    query = RecordQuery(filter=body.filter, sort=body.sort, limit=body.limit, cursor=body.cursor,
-                        offset=body.offset, q=body.q, archived=body.archived,
-                        with_total=body.include_total)
+    query = RecordQuery(
+        filter=body.filter,
+        sort=body.sort,
+        limit=body.limit,
+        cursor=body.cursor,
+        offset=body.offset,
+        q=body.q,
+        archived=body.archived,
+        with_total=body.include_total,
+    )
     async with read(request) as (conn, p):
         page = await records.find_records(conn, p, object, query)
         meta = await metadata_for(conn, p)
@@ -74,13 +91,16 @@ async def count_records(object: str, body: CountIn, request: Request) -> Respons
 @router.post(BASE, status_code=201, summary="Create a record")
 async def create_record(object: str, body: RecordIn, request: Request) -> Response:
     async with write(request) as (conn, p):
-        created = await records.create_record(conn, p, object, fields=body.fields,
-                                              owner=body.owner_id)
+        created = await records.create_record(
+            conn, p, object, fields=body.fields, owner=body.owner_id
+        )
         meta = await metadata_for(conn, p)
     return json_response(render.record(meta, created), 201)
 
 
-@router.post(f"{BASE}/bulk", summary="Create up to 1,000 records; each item succeeds or fails alone")
+@router.post(
+    f"{BASE}/bulk", summary="Create up to 1,000 records; each item succeeds or fails alone"
+)
 async def bulk_create(object: str, body: BulkIn, request: Request) -> Response:
     async with write(request) as (conn, p):
         results = await records.bulk_create(conn, p, object, body.records)
@@ -88,13 +108,24 @@ async def bulk_create(object: str, body: BulkIn, request: Request) -> Response:
     data = []
     for item in results:
         if item.record is not None:
-            data.append({"index": item.index, "status": "created",
-                         "record": render.record(meta, item.record)})
+            data.append(
+                {
+                    "index": item.index,
+                    "status": "created",
+                    "record": render.record(meta, item.record),
+                }
+            )
         else:
             err = item.error
             assert isinstance(err, CRMError)
-            data.append({"index": item.index, "status": "error", "http_status": status_of(err),
-                         **error_body(err.code, err.message, err.details)})
+            data.append(
+                {
+                    "index": item.index,
+                    "status": "error",
+                    "http_status": status_of(err),
+                    **error_body(err.code, err.message, err.details),
+                }
+            )
     created = sum(1 for d in data if d["status"] == "created")
     return json_response({"data": data, "created": created, "failed": len(data) - created})
 
@@ -120,8 +151,9 @@ async def get_record(object: str, record: str, request: Request) -> Response:
 @router.patch(f"{BASE}/{{record}}", summary="Change some fields of a record (null clears)")
 async def update_record(object: str, record: str, body: RecordPatch, request: Request) -> Response:
     async with write(request) as (conn, p):
-        updated = await records.update_record(conn, p, object, record, fields=body.fields,
-                                              owner=body.owner_id)
+        updated = await records.update_record(
+            conn, p, object, record, fields=body.fields, owner=body.owner_id
+        )
         meta = await metadata_for(conn, p)
     return json_response(render.record(meta, updated))
 
@@ -159,7 +191,10 @@ async def unarchive_record(object: str, record: str, request: Request) -> Respon
 
 @router.get(f"{BASE}/{{record}}/timeline", summary="A record's events, newest first")
 async def record_timeline(
-    object: str, record: str, request: Request, limit: int = Query(50, ge=1, le=200),
+    object: str,
+    record: str,
+    request: Request,
+    limit: int = Query(50, ge=1, le=200),
     before: int | None = None,
 ) -> Response:
     async with read(request) as (conn, p):

@@ -18,25 +18,43 @@ def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
 
 def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:
     return {
-        "id": str(r.uuid), "object": r.object.key, "display_name": r.display_name,
-        "fields": render_fields(meta, r.object, r.data), "owner_id": _user(meta, r.owner_id),
-        "created_at": r.created_at, "updated_at": r.updated_at, "archived_at": r.archived_at,
+        "id": str(r.uuid),
+        "object": r.object.key,
+        "display_name": r.display_name,
+        "fields": render_fields(meta, r.object, r.data),
+        "owner_id": _user(meta, r.owner_id),
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "archived_at": r.archived_at,
     }
 
 
 def field(f: FieldMeta) -> dict[str, Any]:
     return {
-        "id": str(f.uuid), "key": f.key, "label": f.label, "type": f.type, "group": f.group,
-        "required": f.required, "unique": f.unique, "searchable": f.searchable,
-        "indexed": f.indexed, "standard": f.is_standard, "default": f.default,
-        "options": f.options, "position": f.position,
+        "id": str(f.uuid),
+        "key": f.key,
+        "label": f.label,
+        "type": f.type,
+        "group": f.group,
+        "required": f.required,
+        "unique": f.unique,
+        "searchable": f.searchable,
+        "indexed": f.indexed,
+        "standard": f.is_standard,
+        "default": f.default,
+        "options": f.options,
+        "position": f.position,
     }
 
 
 def object_type(o: ObjectMeta, *, with_fields: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": str(o.uuid), "key": o.key, "label": o.label, "plural_label": o.plural_label,
-        "standard": o.is_standard, "display_fields": list(o.display_fields),
+        "id": str(o.uuid),
+        "key": o.key,
+        "label": o.label,
+        "plural_label": o.plural_label,
+        "standard": o.is_standard,
+        "display_fields": list(o.display_fields),
     }
     if with_fields:
         out["fields"] = [field(f) for f in o.ordered_fields]
@@ -45,11 +63,20 @@ def object_type(o: ObjectMeta, *, with_fields: bool = True) -> dict[str, Any]:
 
 def pipeline(meta: WorkspaceMeta, p: PipelineMeta) -> dict[str, Any]:
     return {
-        "id": str(p.uuid), "key": p.key, "label": p.label,
+        "id": str(p.uuid),
+        "key": p.key,
+        "label": p.label,
         "object": meta.objects_by_id[p.object_type_id].key,
         "stages": [
-            {"id": str(s.uuid), "name": s.name, "kind": s.kind, "probability": s.probability,
-             "color": s.color, "system_key": s.system_key, "position": s.position}
+            {
+                "id": str(s.uuid),
+                "name": s.name,
+                "kind": s.kind,
+                "probability": s.probability,
+                "color": s.color,
+                "system_key": s.system_key,
+                "position": s.position,
+            }
             for s in p.stages
         ],
     }
@@ -57,15 +84,26 @@ def pipeline(meta: WorkspaceMeta, p: PipelineMeta) -> dict[str, Any]:
 
 def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
     return {
-        "id": str(n.uuid), "record_id": str(n.record.uuid), "object": n.record.object.key,
-        "kind": n.kind, "body": n.body, "author_id": _user(meta, n.author_id),
-        "occurred_at": n.occurred_at, "created_at": n.created_at, "updated_at": n.updated_at,
+        "id": str(n.uuid),
+        "record_id": str(n.record.uuid),
+        "object": n.record.object.key,
+        "kind": n.kind,
+        "body": n.body,
+        "author_id": _user(meta, n.author_id),
+        "occurred_at": n.occurred_at,
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
     }
 
 
 def event(meta: WorkspaceMeta, ev: Event) -> dict[str, Any]:
     return {
-        "id": ev.id, "type": ev.type, "actor_id": _user(meta, ev.actor_user_id),
-        "record_id": ev.payload.get("record"), "object": ev.payload.get("object"),
-        "changes": ev.changes, "data": ev.payload, "created_at": ev.created_at,
+        "id": ev.id,
+        "type": ev.type,
+        "actor_id": _user(meta, ev.actor_user_id),
+        "record_id": ev.payload.get("record"),
+        "object": ev.payload.get("object"),
+        "changes": ev.changes,
+        "data": ev.payload,
+        "created_at": ev.created_at,
     }

@@ -20,8 +20,16 @@ READ_ACTIONS = frozenset({"list", "read"})
 WRITE_ACTIONS = frozenset({"create", "update", "delete"})
 ALL_SCOPES = "*"
 
-RECORD_ACTIONS = ("viewown", "viewother", "create", "editown", "editother", "deleteown",
-                  "deleteother", "full")
+RECORD_ACTIONS = (
+    "viewown",
+    "viewother",
+    "create",
+    "editown",
+    "editother",
+    "deleteown",
+    "deleteother",
+    "full",
+)
 PERMISSION = re.compile(
     r"^([a-z*][a-z0-9_]*|\*):([a-z*][a-z0-9_]*|\*):(" + "|".join(RECORD_ACTIONS) + r"|manage)$"
 )

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-SYSTEM_ROLES: dict[str, dict[str, object]] = {
-    "owner": {"name": "Owner", "permissions": ["*:*:full", "admin:*:manage"]},
-    "admin": {
-        "name": "Administrator",
-        "permissions": ["*:*:full", "admin:objects:manage", "admin:users:manage",
-                        "admin:apikeys:manage", "admin:events:manage"],
-    },
-    "agent": {
-        "name": "Agent",
-        "permissions": ["*:*:viewown", "*:*:create", "*:*:editown", "*:*:deleteown"],
-    },
+from typing import NamedTuple
+
+
+class RoleSpec(NamedTuple):
+    name: str
+    permissions: tuple[str, ...]
+
+
+SYSTEM_ROLES: dict[str, RoleSpec] = {
+    "owner": RoleSpec("Owner", ("*:*:full", "admin:*:manage")),
+    "admin": RoleSpec(
+        "Administrator",
+        (
+            "*:*:full",
+            "admin:objects:manage",
+            "admin:users:manage",
+            "admin:apikeys:manage",
+            "admin:events:manage",
+        ),
+    ),
+    "agent": RoleSpec("Agent", ("*:*:viewown", "*:*:create", "*:*:editown", "*:*:deleteown")),
 }

@@ -29,10 +29,16 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
     row = (
         await conn.execute(
             sa.select(
-                api_keys.c.id, api_keys.c.workspace_id, api_keys.c.scopes,
-                api_keys.c.user_id, api_keys.c.last_used_at, workspaces.c.uuid,
-                workspaces.c.metadata_version, roles.c.key.label("role_key"),
-                roles.c.permissions, users.c.active,
+                api_keys.c.id,
+                api_keys.c.workspace_id,
+                api_keys.c.scopes,
+                api_keys.c.user_id,
+                api_keys.c.last_used_at,
+                workspaces.c.uuid,
+                workspaces.c.metadata_version,
+                roles.c.key.label("role_key"),
+                roles.c.permissions,
+                users.c.active,
             )
             .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
             .join(roles, roles.c.id == api_keys.c.role_id)
@@ -48,9 +54,14 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
             sa.update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now)
         )
     return Principal(
-        workspace_id=row.workspace_id, workspace_uuid=row.uuid,
-        metadata_version=row.metadata_version, user_id=row.user_id, role_key=row.role_key,
-        permissions=frozenset(row.permissions), scopes=frozenset(row.scopes), key_id=row.id,
+        workspace_id=row.workspace_id,
+        workspace_uuid=row.uuid,
+        metadata_version=row.metadata_version,
+        user_id=row.user_id,
+        role_key=row.role_key,
+        permissions=frozenset(row.permissions),
+        scopes=frozenset(row.scopes),
+        key_id=row.id,
     )
 
 
@@ -59,8 +70,11 @@ async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
     row = (
         await conn.execute(
             sa.select(
-                users.c.workspace_id, workspaces.c.uuid, workspaces.c.metadata_version,
-                roles.c.key.label("role_key"), roles.c.permissions,
+                users.c.workspace_id,
+                workspaces.c.uuid,
+                workspaces.c.metadata_version,
+                roles.c.key.label("role_key"),
+                roles.c.permissions,
             )
             .join(workspaces, workspaces.c.id == users.c.workspace_id)
             .join(roles, roles.c.id == users.c.role_id)
@@ -68,9 +82,13 @@ async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
         )
     ).one()
     return Principal(
-        workspace_id=row.workspace_id, workspace_uuid=row.uuid,
-        metadata_version=row.metadata_version, user_id=user_id, role_key=row.role_key,
-        permissions=frozenset(row.permissions), scopes=frozenset({"*"}),
+        workspace_id=row.workspace_id,
+        workspace_uuid=row.uuid,
+        metadata_version=row.metadata_version,
+        user_id=user_id,
+        role_key=row.role_key,
+        permissions=frozenset(row.permissions),
+        scopes=frozenset({"*"}),
     )
 
 
@@ -87,20 +105,31 @@ async def role_id(conn: AsyncConnection, workspace_id: int, key: str) -> int:
 
 
 async def create_role(
-    conn: AsyncConnection, workspace_id: int, *, key: str, name: str, permissions: list[str],
+    conn: AsyncConnection,
+    workspace_id: int,
+    *,
+    key: str,
+    name: str,
+    permissions: list[str],
     is_system: bool = False,
 ) -> int:
     """A role holding ``bundle:entity:action`` permission strings."""
     bad = [p for p in permissions if not PERMISSION.match(p)]
     if bad:
-        raise ValidationFailed.of([FieldError("permissions", f"not a permission: {p}") for p in bad])
+        raise ValidationFailed.of(
+            [FieldError("permissions", f"not a permission: {p}") for p in bad]
+        )
     return int(
         (
             await conn.execute(
                 sa.insert(roles)
                 .values(
-                    workspace_id=workspace_id, key=key, name=name, permissions=permissions,
-                    is_system=is_system, created_at=utcnow(),
+                    workspace_id=workspace_id,
+                    key=key,
+                    name=name,
+                    permissions=permissions,
+                    is_system=is_system,
+                    created_at=utcnow(),
                 )
                 .returning(roles.c.id)
             )
@@ -109,8 +138,14 @@ async def create_role(
 
 
 async def create_user(
-    conn: AsyncConnection, workspace_id: int, *, email: str, name: str, role: str = "agent",
-    password: str | None = None, actor: Principal | None = None,
+    conn: AsyncConnection,
+    workspace_id: int,
+    *,
+    email: str,
+    name: str,
+    role: str = "agent",
+    password: str | None = None,
+    actor: Principal | None = None,
 ) -> dict[str, Any]:
     """Create a user; the email is unique within the workspace."""
     try:
@@ -134,9 +169,14 @@ async def create_user(
         await conn.execute(
             sa.insert(users)
             .values(
-                workspace_id=workspace_id, uuid=uid, email=address, name=name.strip(),
-                password_hash=hash_password(password) if password else None, role_id=rid,
-                active=True, created_at=utcnow(),
+                workspace_id=workspace_id,
+                uuid=uid,
+                email=address,
+                name=name.strip(),
+                password_hash=hash_password(password) if password else None,
+                role_id=rid,
+                active=True,
+                created_at=utcnow(),
             )
             .returning(users.c.id)
         )
@@ -149,8 +189,14 @@ async def create_user(
 
 
 async def create_api_key(
-    conn: AsyncConnection, workspace_id: int, *, user_id: int, role: str,
-    scopes: list[str], name: str = "API key", actor: Principal | None = None,
+    conn: AsyncConnection,
+    workspace_id: int,
+    *,
+    user_id: int,
+    role: str,
+    scopes: list[str],
+    name: str = "API key",
+    actor: Principal | None = None,
 ) -> dict[str, Any]:
     """Issue a key. The raw key is in the answer once and never stored."""
     bad = [s for s in scopes if not SCOPE.match(s)]
@@ -164,13 +210,22 @@ async def create_api_key(
     uid = uuid7()
     await conn.execute(
         sa.insert(api_keys).values(
-            workspace_id=workspace_id, uuid=uid, name=name, prefix=raw[:10],
-            key_hash=key_digest(raw), scopes=scopes, role_id=rid, user_id=user_id,
+            workspace_id=workspace_id,
+            uuid=uid,
+            name=name,
+            prefix=raw[:10],
+            key_hash=key_digest(raw),
+            scopes=scopes,
+            role_id=rid,
+            user_id=user_id,
             created_at=utcnow(),
         )
     )
     await append_event(
-        conn, workspace_id, "api_key.created", actor=actor,
+        conn,
+        workspace_id,
+        "api_key.created",
+        actor=actor,
         payload={"api_key": str(uid), "scopes": scopes, "role": role},
     )
     return {"id": uid, "api_key": raw, "scopes": scopes, "role": role, "name": name}
@@ -194,6 +249,9 @@ async def revoke_api_key(conn: AsyncConnection, principal: Principal, key_uuid: 
     if result.rowcount == 0:
         raise NotFound("API key not found")
     await append_event(
-        conn, principal.workspace_id, "api_key.revoked", actor=principal,
+        conn,
+        principal.workspace_id,
+        "api_key.revoked",
+        actor=principal,
         payload={"api_key": key_uuid},
     )

@@ -47,10 +47,15 @@ async def append_event(
     """Append one event in the caller's transaction."""
     await conn.execute(
         sa.insert(events).values(
-            workspace_id=workspace_id, type=type_, object_type_id=object_type_id,
-            record_id=record_id, actor_user_id=actor.user_id if actor else None,
-            actor_key_id=actor.key_id if actor else None, changes=changes,
-            payload=payload or {}, created_at=utcnow(),
+            workspace_id=workspace_id,
+            type=type_,
+            object_type_id=object_type_id,
+            record_id=record_id,
+            actor_user_id=actor.user_id if actor else None,
+            actor_key_id=actor.key_id if actor else None,
+            changes=changes,
+            payload=payload or {},
+            created_at=utcnow(),
         )
     )
 
@@ -63,14 +68,23 @@ async def append_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None
 
 def _event(row: sa.Row[Any]) -> Event:
     return Event(
-        id=row.id, type=row.type, object_type_id=row.object_type_id, record_id=row.record_id,
-        actor_user_id=row.actor_user_id, changes=row.changes, payload=row.payload or {},
+        id=row.id,
+        type=row.type,
+        object_type_id=row.object_type_id,
+        record_id=row.record_id,
+        actor_user_id=row.actor_user_id,
+        changes=row.changes,
+        payload=row.payload or {},
         created_at=row.created_at,
     )
 
 
 async def record_timeline(
-    conn: AsyncConnection, workspace_id: int, record_id: int, *, limit: int,
+    conn: AsyncConnection,
+    workspace_id: int,
+    record_id: int,
+    *,
+    limit: int,
     before: int | None = None,
 ) -> list[Event]:
     """A record's events, newest first; ``before`` continues from an event id."""
@@ -84,7 +98,12 @@ async def record_timeline(
 
 
 async def changes_since(
-    conn: AsyncConnection, principal: Principal, meta: WorkspaceMeta, *, after: int, limit: int,
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    *,
+    after: int,
+    limit: int,
 ) -> list[Event]:
     """The workspace's events after the event id ``after``, oldest first.
 
@@ -93,7 +112,7 @@ async def changes_since(
     """
     principal.require_scope("event", "list")
     visible = [o.id for o in meta.objects.values() if principal.reach(o.key, "view") == Reach.ALL]
-    scope = events.c.object_type_id.in_(visible)
+    scope: sa.ColumnElement[bool] = events.c.object_type_id.in_(visible)
     if principal.manages("events"):
         scope = sa.or_(scope, events.c.object_type_id.is_(None))
     rows = await conn.execute(

@@ -193,7 +193,9 @@ class Phone(FieldType):
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
-            raise FieldValueError("must be a phone number in E.164 form, such as +14155550123") from None
+            raise FieldValueError(
+                "must be a phone number in E.164 form, such as +14155550123"
+            ) from None
         if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
             raise FieldValueError("is not a valid phone number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -324,8 +326,21 @@ class User(_Reference):
 FIELD_TYPES: dict[str, FieldType] = {
     t.name: t
     for t in (
-        Text(), LongText(), Number(), Currency(), Date(), DateTime(), Boolean(), Email(),
-        Phone(), Url(), Select(), MultiSelect(), Stage(), Relation(), User(),
+        Text(),
+        LongText(),
+        Number(),
+        Currency(),
+        Date(),
+        DateTime(),
+        Boolean(),
+        Email(),
+        Phone(),
+        Url(),
+        Select(),
+        MultiSelect(),
+        Stage(),
+        Relation(),
+        User(),
     )
 }
 

@@ -42,16 +42,32 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
     by_object: dict[int, dict[str, FieldMeta]] = defaultdict(dict)
     for r in field_rows:
         by_object[r["object_type_id"]][r["key"]] = FieldMeta(
-            id=r["id"], uuid=r["uuid"], object_type_id=r["object_type_id"], key=r["key"],
-            label=r["label"], type=r["type"], group=r["group"], required=r["required"],
-            unique=r["unique"], searchable=r["searchable"], indexed=r["indexed"], is_standard=r["is_standard"],
-            default=r["default"], options=r["options"] or {}, position=r["position"],
+            id=r["id"],
+            uuid=r["uuid"],
+            object_type_id=r["object_type_id"],
+            key=r["key"],
+            label=r["label"],
+            type=r["type"],
+            group=r["group"],
+            required=r["required"],
+            unique=r["unique"],
+            searchable=r["searchable"],
+            indexed=r["indexed"],
+            is_standard=r["is_standard"],
+            default=r["default"],
+            options=r["options"] or {},
+            position=r["position"],
         )
     objects = {
         r["key"]: ObjectMeta(
-            id=r["id"], uuid=r["uuid"], key=r["key"], label=r["label"],
-            plural_label=r["plural_label"], is_standard=r["is_standard"],
-            display_fields=tuple(r["display_fields"]), fields=by_object.get(r["id"], {}),
+            id=r["id"],
+            uuid=r["uuid"],
+            key=r["key"],
+            label=r["label"],
+            plural_label=r["plural_label"],
+            is_standard=r["is_standard"],
+            display_fields=tuple(r["display_fields"]),
+            fields=by_object.get(r["id"], {}),
         )
         for r in (
             await conn.execute(
@@ -69,31 +85,46 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
     ).mappings():
         stage_rows[r["pipeline_id"]].append(
             StageMeta(
-                id=r["id"], uuid=r["uuid"], name=r["name"], kind=r["kind"],
-                probability=r["probability"], color=r["color"], system_key=r["system_key"],
+                id=r["id"],
+                uuid=r["uuid"],
+                name=r["name"],
+                kind=r["kind"],
+                probability=r["probability"],
+                color=r["color"],
+                system_key=r["system_key"],
                 position=r["position"],
             )
         )
     pipeline_map = {
         r["id"]: PipelineMeta(
-            id=r["id"], uuid=r["uuid"], object_type_id=r["object_type_id"], key=r["key"],
-            label=r["label"], stages=tuple(stage_rows.get(r["id"], [])),
+            id=r["id"],
+            uuid=r["uuid"],
+            object_type_id=r["object_type_id"],
+            key=r["key"],
+            label=r["label"],
+            stages=tuple(stage_rows.get(r["id"], [])),
         )
         for r in (
-            await conn.execute(
-                sa.select(pipelines).where(pipelines.c.workspace_id == workspace_id)
-            )
+            await conn.execute(sa.select(pipelines).where(pipelines.c.workspace_id == workspace_id))
         ).mappings()
     }
     user_map = {
         r["id"]: UserMeta(
-            id=r["id"], uuid=r["uuid"], email=r["email"], name=r["name"], role_id=r["role_id"],
+            id=r["id"],
+            uuid=r["uuid"],
+            email=r["email"],
+            name=r["name"],
+            role_id=r["role_id"],
             active=r["active"],
         )
         for r in (
             await conn.execute(
                 sa.select(
-                    users.c.id, users.c.uuid, users.c.email, users.c.name, users.c.role_id,
+                    users.c.id,
+                    users.c.uuid,
+                    users.c.email,
+                    users.c.name,
+                    users.c.role_id,
                     users.c.active,
                 ).where(users.c.workspace_id == workspace_id)
             )

@@ -26,8 +26,19 @@ from crm.db.schema import fields, object_types, records
 
 #: Types whose values can be indexed for filtering and sorting.
 INDEXABLE = frozenset(FIELD_TYPES) - {"long_text", "multi_select"}
-_FIELD_SPEC = {"key", "label", "type", "group", "required", "unique", "searchable", "indexed",
-               "default", "options", "position"}
+_FIELD_SPEC = {
+    "key",
+    "label",
+    "type",
+    "group",
+    "required",
+    "unique",
+    "searchable",
+    "indexed",
+    "default",
+    "options",
+    "position",
+}
 #: How many non-converting records a retype conflict lists.
 CONFLICT_SAMPLE = 20
 
@@ -79,8 +90,14 @@ def _check_object_spec(spec: dict[str, Any], *, creating: bool) -> list[FieldErr
 
 
 async def insert_object(
-    conn: AsyncConnection, workspace_id: int, *, key: str, label: str, plural_label: str,
-    display_fields: list[str], is_standard: bool,
+    conn: AsyncConnection,
+    workspace_id: int,
+    *,
+    key: str,
+    label: str,
+    plural_label: str,
+    display_fields: list[str],
+    is_standard: bool,
 ) -> int:
     """Store an object type without checks (workspace seeding and ``create_object``)."""
     return int(
@@ -88,9 +105,14 @@ async def insert_object(
             await conn.execute(
                 sa.insert(object_types)
                 .values(
-                    workspace_id=workspace_id, uuid=uuid7(), key=key, label=label,
-                    plural_label=plural_label, is_standard=is_standard,
-                    display_fields=display_fields, created_at=utcnow(),
+                    workspace_id=workspace_id,
+                    uuid=uuid7(),
+                    key=key,
+                    label=label,
+                    plural_label=plural_label,
+                    is_standard=is_standard,
+                    display_fields=display_fields,
+                    created_at=utcnow(),
                 )
                 .returning(object_types.c.id)
             )
@@ -113,14 +135,22 @@ async def create_object(
     if spec["key"] in meta.objects:
         raise Conflict(f"An object type keyed {spec['key']!r} already exists")
     object_id = await insert_object(
-        conn, principal.workspace_id, key=spec["key"], label=spec["label"].strip(),
+        conn,
+        principal.workspace_id,
+        key=spec["key"],
+        label=spec["label"].strip(),
         plural_label=(spec.get("plural_label") or spec["label"] + "s").strip(),
-        display_fields=spec.get("display_fields", []), is_standard=False,
+        display_fields=spec.get("display_fields", []),
+        is_standard=False,
     )
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
-        conn, principal.workspace_id, "object.created", actor=principal,
-        object_type_id=object_id, payload={"object": spec["key"]},
+        conn,
+        principal.workspace_id,
+        "object.created",
+        actor=principal,
+        object_type_id=object_id,
+        payload={"object": spec["key"]},
     )
     for index, field_spec in enumerate(field_specs):
         try:
@@ -165,8 +195,12 @@ async def update_object(
         )
         await repository.bump_version(conn, principal.workspace_id)
         await append_event(
-            conn, principal.workspace_id, "object.updated", actor=principal,
-            object_type_id=obj.id, payload={"object": obj.key, "changed": sorted(values)},
+            conn,
+            principal.workspace_id,
+            "object.updated",
+            actor=principal,
+            object_type_id=obj.id,
+            payload={"object": obj.key, "changed": sorted(values)},
         )
     return (await fresh_metadata(conn, principal.workspace_id)).object(obj.key)
 
@@ -179,14 +213,18 @@ async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -
     if obj.is_standard:
         raise Conflict(f"The standard object type {obj.key!r} cannot be deleted")
     referring = [
-        f"{o.key}.{f.key}" for o in meta.objects.values() for f in o.fields.values()
+        f"{o.key}.{f.key}"
+        for o in meta.objects.values()
+        for f in o.fields.values()
         if f.type == "relation" and f.options.get("object") == obj.key and o.id != obj.id
     ]
     if referring:
         raise Conflict(
             f"Fields still relate to {obj.key!r}; delete them first",
-            [{"field": name, "code": "in_use", "message": "relates to this object"}
-             for name in referring],
+            [
+                {"field": name, "code": "in_use", "message": "relates to this object"}
+                for name in referring
+            ],
         )
     await conn.execute(
         sa.delete(records).where(
@@ -196,7 +234,10 @@ async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -
     await conn.execute(sa.delete(object_types).where(object_types.c.id == obj.id))
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
-        conn, principal.workspace_id, "object.deleted", actor=principal,
+        conn,
+        principal.workspace_id,
+        "object.deleted",
+        actor=principal,
         payload={"object": obj.key},
     )
 
@@ -215,8 +256,14 @@ def check_field_spec(
         out["label"] = str(spec.get("label", "")).strip()
     type_name = spec.get("type", current.type if current else None)
     if type_name not in FIELD_TYPES or (creating and type_name == "stage"):
-        errors.append(FieldError("type", "must be one of: " + ", ".join(
-            t for t in FIELD_TYPES if t != "stage") + " (stage fields come from pipelines)"))
+        errors.append(
+            FieldError(
+                "type",
+                "must be one of: "
+                + ", ".join(t for t in FIELD_TYPES if t != "stage")
+                + " (stage fields come from pipelines)",
+            )
+        )
         return out, errors
     if "type" in spec or creating:
         out["type"] = type_name
@@ -267,20 +314,31 @@ async def ensure_index(conn: AsyncConnection, key: str) -> None:
 
 
 async def insert_field(
-    conn: AsyncConnection, workspace_id: int, object_type_id: int, values: dict[str, Any],
-    *, is_standard: bool,
+    conn: AsyncConnection,
+    workspace_id: int,
+    object_type_id: int,
+    values: dict[str, Any],
+    *,
+    is_standard: bool,
 ) -> FieldMeta:
     """Store a checked field definition (seeding, fields API, pipelines)."""
     kind = FIELD_TYPES[values["type"]]
     row = {
-        "workspace_id": workspace_id, "uuid": uuid7(), "object_type_id": object_type_id,
-        "key": values["key"], "label": values["label"], "type": values["type"],
-        "group": values.get("group", "general"), "required": values.get("required", False),
+        "workspace_id": workspace_id,
+        "uuid": uuid7(),
+        "object_type_id": object_type_id,
+        "key": values["key"],
+        "label": values["label"],
+        "type": values["type"],
+        "group": values.get("group", "general"),
+        "required": values.get("required", False),
         "unique": values.get("unique", False),
         "searchable": values.get("searchable", kind.searchable),
         "indexed": values.get("indexed", False) or values.get("unique", False),
-        "is_standard": is_standard, "default": values.get("default"),
-        "options": values.get("options", {}), "position": values.get("position", 0),
+        "is_standard": is_standard,
+        "default": values.get("default"),
+        "options": values.get("options", {}),
+        "position": values.get("position", 0),
         "created_at": utcnow(),
     }
     row["id"] = (
@@ -292,7 +350,11 @@ async def insert_field(
 
 
 async def create_field(
-    conn: AsyncConnection, principal: Principal, object_key: str, spec: Any, *,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    spec: Any,
+    *,
     fresh: bool = False,
 ) -> FieldMeta:
     """Add a field to an object type."""
@@ -301,7 +363,8 @@ async def create_field(
         raise ValidationFailed.of([FieldError("field", "must be an object")])
     meta = (
         await fresh_metadata(conn, principal.workspace_id)
-        if fresh else await metadata_for(conn, principal)
+        if fresh
+        else await metadata_for(conn, principal)
     )
     obj = meta.object(object_key)
     values, errors = check_field_spec(spec, meta, creating=True)
@@ -314,7 +377,11 @@ async def create_field(
     created = await insert_field(conn, principal.workspace_id, obj.id, values, is_standard=False)
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
-        conn, principal.workspace_id, "field.created", actor=principal, object_type_id=obj.id,
+        conn,
+        principal.workspace_id,
+        "field.created",
+        actor=principal,
+        object_type_id=obj.id,
         payload={"object": obj.key, "field": created.key, "type": created.type},
     )
     if created.unique:
@@ -330,8 +397,10 @@ async def _check_no_duplicates(
         await conn.execute(
             sa.select(expr.label("value"), sa.func.count().label("n"))
             .where(
-                records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
-                records.c.deleted_at.is_(None), expr.is_not(None),
+                records.c.workspace_id == workspace_id,
+                records.c.object_type_id == obj.id,
+                records.c.deleted_at.is_(None),
+                expr.is_not(None),
             )
             .group_by(expr)
             .having(sa.func.count() > 1)
@@ -341,13 +410,18 @@ async def _check_no_duplicates(
     if dupes:
         raise Conflict(
             f"{obj.key}.{f.key} cannot be unique: some values are held by several records",
-            [{"field": f.key, "code": "duplicate", "message": f"{row.value!r} x{row.n}"}
-             for row in dupes],
+            [
+                {"field": f.key, "code": "duplicate", "message": f"{row.value!r} x{row.n}"}
+                for row in dupes
+            ],
         )
 
 
 async def update_field(
-    conn: AsyncConnection, principal: Principal, object_key: str, field_key: str,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    field_key: str,
     spec: dict[str, Any],
 ) -> FieldMeta:
     """Rename, relabel, retype or reconfigure a field, converting stored values."""
@@ -387,15 +461,23 @@ async def update_field(
     if updated.unique and not current.unique:
         await _check_no_duplicates(conn, principal.workspace_id, obj, updated)
     await append_event(
-        conn, principal.workspace_id, "field.updated", actor=principal, object_type_id=obj.id,
+        conn,
+        principal.workspace_id,
+        "field.updated",
+        actor=principal,
+        object_type_id=obj.id,
         payload={"object": obj.key, "field": updated.key, "changed": sorted(values)},
     )
     return updated
 
 
 async def _convert_values(
-    conn: AsyncConnection, scope: sa.ColumnElement[bool], obj: ObjectMeta, current: FieldMeta,
-    key: str, values: dict[str, Any],
+    conn: AsyncConnection,
+    scope: sa.ColumnElement[bool],
+    obj: ObjectMeta,
+    current: FieldMeta,
+    key: str,
+    values: dict[str, Any],
 ) -> None:
     """Re-parse every stored value under the new type/options; 409 if any will not convert."""
     dialect = _dialect(conn)
@@ -403,8 +485,9 @@ async def _convert_values(
     ctx = FieldContext(key, values.get("options", current.options))
     expr = jsonsql.json_expr(dialect, key)
     stream = await conn.stream(
-        sa.select(records.c.id, records.c.uuid, expr.label("value"))
-        .where(scope, jsonsql.has_key(dialect, key))
+        sa.select(records.c.id, records.c.uuid, expr.label("value")).where(
+            scope, jsonsql.has_key(dialect, key)
+        )
     )
     changed: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
@@ -414,8 +497,9 @@ async def _convert_values(
             new = kind.parse(_as_input(old), ctx)
         except FieldValueError as exc:
             if len(failed) < CONFLICT_SAMPLE:
-                failed.append({"field": str(row.uuid), "code": "not_convertible",
-                               "message": f"{old!r} {exc}"})
+                failed.append(
+                    {"field": str(row.uuid), "code": "not_convertible", "message": f"{old!r} {exc}"}
+                )
             continue
         if new != old:
             changed.append({"rid": row.id, "value": orjson.dumps(new).decode()})
@@ -456,7 +540,11 @@ async def delete_field(
         raise Conflict(f"{current.key!r} is a display field of {obj.key}; change those first")
     await drop_field(conn, principal.workspace_id, obj, current)
     await append_event(
-        conn, principal.workspace_id, "field.deleted", actor=principal, object_type_id=obj.id,
+        conn,
+        principal.workspace_id,
+        "field.deleted",
+        actor=principal,
+        object_type_id=obj.id,
         payload={"object": obj.key, "field": current.key},
     )
 
@@ -469,7 +557,8 @@ async def drop_field(
     await conn.execute(
         sa.update(records)
         .where(
-            records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
+            records.c.workspace_id == workspace_id,
+            records.c.object_type_id == obj.id,
             jsonsql.has_key(dialect, f.key),
         )
         .values(data=jsonsql.remove_key(dialect, f.key))

@@ -16,8 +16,18 @@ def _f(key: str, label: str, type_: str = "text", group: str = "general", **extr
 
 
 _STATUS_CHOICES = ["New", "Contacted", "Qualified", "Nurture", "Customer", "Unqualified"]
-_SOURCE_CHOICES = ["Website", "Referral", "Email", "Phone", "Event", "Advertising", "Partner",
-                   "Social", "Import", "Other"]
+_SOURCE_CHOICES = [
+    "Website",
+    "Referral",
+    "Email",
+    "Phone",
+    "Event",
+    "Advertising",
+    "Partner",
+    "Social",
+    "Import",
+    "Other",
+]
 
 _PERSON_FIELDS: list[F] = [
     _f("first_name", "First name", searchable=True),
@@ -40,12 +50,16 @@ _PERSON_FIELDS: list[F] = [
 
 STANDARD_OBJECTS: list[dict[str, Any]] = [
     {
-        "key": "contact", "label": "Contact", "plural_label": "Contacts",
+        "key": "contact",
+        "label": "Contact",
+        "plural_label": "Contacts",
         "display_fields": ["first_name", "last_name", "email"],
         "fields": _PERSON_FIELDS,
     },
     {
-        "key": "company", "label": "Company", "plural_label": "Companies",
+        "key": "company",
+        "label": "Company",
+        "plural_label": "Companies",
         "display_fields": ["name"],
         "fields": [
             _f("name", "Name", required=True, searchable=True),
@@ -65,12 +79,16 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         ],
     },
     {
-        "key": "lead", "label": "Lead", "plural_label": "Leads",
+        "key": "lead",
+        "label": "Lead",
+        "plural_label": "Leads",
         "display_fields": ["first_name", "last_name", "email"],
         "fields": _PERSON_FIELDS,
     },
     {
-        "key": "deal", "label": "Deal", "plural_label": "Deals",
+        "key": "deal",
+        "label": "Deal",
+        "plural_label": "Deals",
         "display_fields": ["name"],
         "fields": [
             _f("name", "Name", required=True, searchable=True),
@@ -83,7 +101,8 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
             _f("description", "Description", "long_text"),
         ],
         "pipeline": {
-            "key": "stage", "label": "Sales pipeline",
+            "key": "stage",
+            "label": "Sales pipeline",
             "stages": [
                 {"name": "Qualification", "kind": "open", "probability": 10},
                 {"name": "Proposal", "kind": "open", "probability": 40},
@@ -94,28 +113,50 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         },
     },
     {
-        "key": "case", "label": "Case", "plural_label": "Cases",
+        "key": "case",
+        "label": "Case",
+        "plural_label": "Cases",
         "display_fields": ["identifier", "title"],
         "fields": [
             _f("title", "Title", required=True, searchable=True),
             _f("identifier", "Identifier", unique=True, searchable=True),
-            _f("source", "Source", "select",
-               options={"choices": ["Email", "Phone", "Web", "Chat", "Other"]}),
+            _f(
+                "source",
+                "Source",
+                "select",
+                options={"choices": ["Email", "Phone", "Web", "Chat", "Other"]},
+            ),
             _f("category", "Category"),
-            _f("priority", "Priority", "select",
-               options={"choices": ["Low", "Medium", "High", "Urgent"]}, default="Medium"),
-            _f("public_status", "Public status", "select",
-               options={"choices": ["Open", "Pending", "Resolved", "Closed"]}, default="Open"),
-            _f("internal_status", "Internal status", "select",
-               options={"choices": ["New", "Assigned", "In progress", "Waiting", "Done"]},
-               default="New"),
+            _f(
+                "priority",
+                "Priority",
+                "select",
+                options={"choices": ["Low", "Medium", "High", "Urgent"]},
+                default="Medium",
+            ),
+            _f(
+                "public_status",
+                "Public status",
+                "select",
+                options={"choices": ["Open", "Pending", "Resolved", "Closed"]},
+                default="Open",
+            ),
+            _f(
+                "internal_status",
+                "Internal status",
+                "select",
+                options={"choices": ["New", "Assigned", "In progress", "Waiting", "Done"]},
+                default="New",
+            ),
             _f("contact", "Contact", "relation", options={"object": "contact"}),
             _f("company", "Company", "relation", options={"object": "company"}),
             _f("description", "Description", "long_text"),
         ],
     },
     {
-        "key": "task", "label": "Task", "plural_label": "Tasks",
+        "key": "task",
+        "label": "Task",
+        "plural_label": "Tasks",
         "display_fields": ["task"],
         "fields": [
             _f("task", "Task", required=True, searchable=True),
@@ -124,8 +165,12 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
             _f("completed_at", "Completed at", "datetime"),
             _f("association_type", "Related object"),
             _f("association_id", "Related record"),
-            _f("reminder_type", "Reminder", "select",
-               options={"choices": ["none", "email", "popup"]}),
+            _f(
+                "reminder_type",
+                "Reminder",
+                "select",
+                options={"choices": ["none", "email", "popup"]},
+            ),
             _f("remind_minutes", "Remind minutes before", "number"),
             _f("description", "Description", "long_text"),
         ],

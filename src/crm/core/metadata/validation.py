@@ -8,16 +8,32 @@ from crm.core.errors import FieldError
 from crm.db.jsonsql import KEY
 
 #: Record attributes every object has; no field may take these keys.
-SYSTEM_ATTRIBUTES = frozenset({
-    "id", "uuid", "object", "fields", "owner_id", "owner", "created_at", "updated_at",
-    "archived_at", "deleted_at", "created_by",
-})
+SYSTEM_ATTRIBUTES = frozenset(
+    {
+        "id",
+        "uuid",
+        "object",
+        "fields",
+        "owner_id",
+        "owner",
+        "created_at",
+        "updated_at",
+        "archived_at",
+        "deleted_at",
+        "created_by",
+    }
+)
 
 
 def check_key(value: Any, name: str = "key") -> list[FieldError]:
     if not isinstance(value, str) or not KEY.match(value):
-        return [FieldError(name, "must be snake_case: a lowercase letter, then letters, "
-                           "digits or underscores (at most 63)")]
+        return [
+            FieldError(
+                name,
+                "must be snake_case: a lowercase letter, then letters, "
+                "digits or underscores (at most 63)",
+            )
+        ]
     if value in SYSTEM_ATTRIBUTES:
         return [FieldError(name, f"{value!r} is reserved")]
     return []

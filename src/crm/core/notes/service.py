@@ -37,8 +37,11 @@ class Note:
 
 
 def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    errors = [FieldError(k, "unknown attribute", "unknown") for k in spec
-              if k not in ("body", "kind", "occurred_at")]
+    errors = [
+        FieldError(k, "unknown attribute", "unknown")
+        for k in spec
+        if k not in ("body", "kind", "occurred_at")
+    ]
     out: dict[str, Any] = {}
     if creating or "body" in spec:
         body = spec.get("body")
@@ -63,7 +66,10 @@ def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 async def add_note(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
     spec: dict[str, Any],
 ) -> Note:
     """Add a note to a record the caller can see."""
@@ -71,36 +77,81 @@ async def add_note(
     record = await get_record(conn, principal, object_key, ref)
     values = _check(spec, creating=True)
     now = utcnow()
-    row = {"workspace_id": principal.workspace_id, "uuid": uuid7(), "record_id": record.id,
-           "author_id": principal.user_id, "occurred_at": values.pop("occurred_at", now),
-           "created_at": now, "updated_at": now, **values}
-    row["id"] = (await conn.execute(sa.insert(notes).values(**row).returning(notes.c.id))).scalar_one()
+    row = {
+        "workspace_id": principal.workspace_id,
+        "uuid": uuid7(),
+        "record_id": record.id,
+        "author_id": principal.user_id,
+        "occurred_at": values.pop("occurred_at", now),
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
+    row["id"] = (
+        await conn.execute(sa.insert(notes).values(**row).returning(notes.c.id))
+    ).scalar_one()
     await append_event(
-        conn, principal.workspace_id, "note.created", actor=principal,
-        object_type_id=record.object.id, record_id=record.id,
-        payload={"record": str(record.uuid), "object": record.object.key,
-                 "note": str(row["uuid"]), "kind": row["kind"]},
+        conn,
+        principal.workspace_id,
+        "note.created",
+        actor=principal,
+        object_type_id=record.object.id,
+        record_id=record.id,
+        payload={
+            "record": str(record.uuid),
+            "object": record.object.key,
+            "note": str(row["uuid"]),
+            "kind": row["kind"],
+        },
     )
-    return Note(row["id"], row["uuid"], record, principal.user_id, row["kind"], row["body"],
-                row["occurred_at"], now, now)
+    return Note(
+        row["id"],
+        row["uuid"],
+        record,
+        principal.user_id,
+        row["kind"],
+        row["body"],
+        row["occurred_at"],
+        now,
+        now,
+    )
 
 
 async def list_notes(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
-    *, limit: int = 100,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    limit: int = 100,
 ) -> list[Note]:
     """A record's notes, newest first."""
     principal.require_scope("note", "list")
     record = await get_record(conn, principal, object_key, ref)
     rows = await conn.execute(
         sa.select(notes)
-        .where(notes.c.workspace_id == principal.workspace_id, notes.c.record_id == record.id,
-               notes.c.deleted_at.is_(None))
+        .where(
+            notes.c.workspace_id == principal.workspace_id,
+            notes.c.record_id == record.id,
+            notes.c.deleted_at.is_(None),
+        )
         .order_by(notes.c.occurred_at.desc(), notes.c.id.desc())
         .limit(limit)
     )
-    return [Note(r.id, r.uuid, record, r.author_id, r.kind, r.body, r.occurred_at,
-                 r.created_at, r.updated_at) for r in rows]
+    return [
+        Note(
+            r.id,
+            r.uuid,
+            record,
+            r.author_id,
+            r.kind,
+            r.body,
+            r.occurred_at,
+            r.created_at,
+            r.updated_at,
+        )
+        for r in rows
+    ]
 
 
 async def _note(
@@ -114,35 +165,58 @@ async def _note(
             await conn.execute(
                 sa.select(notes).where(
                     notes.c.workspace_id == principal.workspace_id,
-                    notes.c.record_id == record.id, notes.c.uuid == wanted,
+                    notes.c.record_id == record.id,
+                    notes.c.uuid == wanted,
                     notes.c.deleted_at.is_(None),
                 )
             )
         ).first()
     if row is None:
         raise NotFound("Note not found")
-    if row.author_id != principal.user_id and principal.reach(record.object.key, "edit") != Reach.ALL:
+    if (
+        row.author_id != principal.user_id
+        and principal.reach(record.object.key, "edit") != Reach.ALL
+    ):
         raise PermissionDenied("Only the author or an editor of all records may change this note")
     return record, row
 
 
 async def update_note(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int,
-    note_ref: str, spec: dict[str, Any],
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    note_ref: str,
+    spec: dict[str, Any],
 ) -> Note:
     principal.require_scope("note", "update")
     record, row = await _note(conn, principal, object_key, ref, note_ref)
     values = _check(spec, creating=False)
     now = utcnow()
-    await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(updated_at=now, **values))
+    await conn.execute(
+        sa.update(notes).where(notes.c.id == row.id).values(updated_at=now, **values)
+    )
     await append_event(
-        conn, principal.workspace_id, "note.updated", actor=principal,
-        object_type_id=record.object.id, record_id=record.id,
+        conn,
+        principal.workspace_id,
+        "note.updated",
+        actor=principal,
+        object_type_id=record.object.id,
+        record_id=record.id,
         payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
     )
     merged = {"kind": row.kind, "body": row.body, "occurred_at": row.occurred_at, **values}
-    return Note(row.id, row.uuid, record, row.author_id, merged["kind"], merged["body"],
-                merged["occurred_at"], row.created_at, now)
+    return Note(
+        row.id,
+        row.uuid,
+        record,
+        row.author_id,
+        merged["kind"],
+        merged["body"],
+        merged["occurred_at"],
+        row.created_at,
+        now,
+    )
 
 
 async def delete_note(
@@ -152,7 +226,11 @@ async def delete_note(
     record, row = await _note(conn, principal, object_key, ref, note_ref)
     await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(deleted_at=utcnow()))
     await append_event(
-        conn, principal.workspace_id, "note.deleted", actor=principal,
-        object_type_id=record.object.id, record_id=record.id,
+        conn,
+        principal.workspace_id,
+        "note.deleted",
+        actor=principal,
+        object_type_id=record.object.id,
+        record_id=record.id,
         payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
     )

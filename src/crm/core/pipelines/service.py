@@ -40,8 +40,11 @@ def _check_stages(raw: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
         if not isinstance(stage, dict):
             errors.append(FieldError(where, "must be an object"))
             continue
-        errors += [FieldError(f"{where}.{k}", "unknown attribute", "unknown")
-                   for k in stage if k not in _STAGE_SPEC]
+        errors += [
+            FieldError(f"{where}.{k}", "unknown attribute", "unknown")
+            for k in stage
+            if k not in _STAGE_SPEC
+        ]
         errors += check_label(stage.get("name"), f"{where}.name")
         name = str(stage.get("name", "")).strip()
         if name.casefold() in names:
@@ -51,8 +54,10 @@ def _check_stages(raw: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
         if kind not in STAGE_KINDS:
             errors.append(FieldError(f"{where}.kind", "must be open, won or lost"))
         probability = stage.get("probability", 100 if kind == "won" else 0)
-        if not isinstance(probability, int) or isinstance(probability, bool) or not (
-            0 <= probability <= 100
+        if (
+            not isinstance(probability, int)
+            or isinstance(probability, bool)
+            or not (0 <= probability <= 100)
         ):
             errors.append(FieldError(f"{where}.probability", "must be an integer from 0 to 100"))
         color = stage.get("color")
@@ -61,8 +66,16 @@ def _check_stages(raw: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
         system_key = stage.get("system_key")
         if system_key is not None and check_key(system_key):
             errors.append(FieldError(f"{where}.system_key", "must be snake_case"))
-        out.append({"id": stage.get("id"), "name": name, "kind": kind,
-                    "probability": probability, "color": color, "system_key": system_key})
+        out.append(
+            {
+                "id": stage.get("id"),
+                "name": name,
+                "kind": kind,
+                "probability": probability,
+                "color": color,
+                "system_key": system_key,
+            }
+        )
     return out, errors
 
 
@@ -72,17 +85,31 @@ async def _insert_stages(
     await conn.execute(
         sa.insert(stages),
         [
-            {"workspace_id": workspace_id, "uuid": uuid7(), "pipeline_id": pipeline_id,
-             "name": s["name"], "kind": s["kind"], "probability": s["probability"],
-             "color": s["color"], "system_key": s["system_key"], "position": i}
+            {
+                "workspace_id": workspace_id,
+                "uuid": uuid7(),
+                "pipeline_id": pipeline_id,
+                "name": s["name"],
+                "kind": s["kind"],
+                "probability": s["probability"],
+                "color": s["color"],
+                "system_key": s["system_key"],
+                "position": i,
+            }
             for i, s in enumerate(specs)
         ],
     )
 
 
 async def insert_pipeline(
-    conn: AsyncConnection, workspace_id: int, object_type_id: int, *, key: str, label: str,
-    stage_specs: list[dict[str, Any]], is_standard: bool,
+    conn: AsyncConnection,
+    workspace_id: int,
+    object_type_id: int,
+    *,
+    key: str,
+    label: str,
+    stage_specs: list[dict[str, Any]],
+    is_standard: bool,
 ) -> int:
     """Store a checked pipeline, its stages and its stage field (seeding and the API)."""
     pipeline_uuid = uuid7()
@@ -90,17 +117,30 @@ async def insert_pipeline(
         await conn.execute(
             sa.insert(pipelines)
             .values(
-                workspace_id=workspace_id, uuid=pipeline_uuid, object_type_id=object_type_id,
-                key=key, label=label, created_at=utcnow(),
+                workspace_id=workspace_id,
+                uuid=pipeline_uuid,
+                object_type_id=object_type_id,
+                key=key,
+                label=label,
+                created_at=utcnow(),
             )
             .returning(pipelines.c.id)
         )
     ).scalar_one()
     await _insert_stages(conn, workspace_id, pipeline_id, stage_specs)
     await insert_field(
-        conn, workspace_id, object_type_id,
-        {"key": key, "label": label, "type": "stage", "group": "pipeline", "indexed": True,
-         "options": {"pipeline_id": str(pipeline_uuid)}, "position": 100},
+        conn,
+        workspace_id,
+        object_type_id,
+        {
+            "key": key,
+            "label": label,
+            "type": "stage",
+            "group": "pipeline",
+            "indexed": True,
+            "options": {"pipeline_id": str(pipeline_uuid)},
+            "position": 100,
+        },
         is_standard=is_standard,
     )
     return int(pipeline_id)
@@ -157,13 +197,22 @@ async def create_pipeline(
     if spec["key"] in obj.fields:
         raise Conflict(f"{obj.key} already has a field keyed {spec['key']!r}")
     pipeline_id = await insert_pipeline(
-        conn, principal.workspace_id, obj.id, key=spec["key"], label=spec["label"].strip(),
-        stage_specs=stage_specs, is_standard=False,
+        conn,
+        principal.workspace_id,
+        obj.id,
+        key=spec["key"],
+        label=spec["label"].strip(),
+        stage_specs=stage_specs,
+        is_standard=False,
     )
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
-        conn, principal.workspace_id, "pipeline.created", actor=principal,
-        object_type_id=obj.id, payload={"object": obj.key, "pipeline": spec["key"]},
+        conn,
+        principal.workspace_id,
+        "pipeline.created",
+        actor=principal,
+        object_type_id=obj.id,
+        payload={"object": obj.key, "pipeline": spec["key"]},
     )
     fresh = await fresh_metadata(conn, principal.workspace_id)
     return fresh, fresh.pipelines[pipeline_id]
@@ -210,22 +259,29 @@ async def update_pipeline(
     pipeline = find_pipeline(meta, ref)
     if "label" in spec:
         await conn.execute(
-            sa.update(pipelines).where(pipelines.c.id == pipeline.id)
+            sa.update(pipelines)
+            .where(pipelines.c.id == pipeline.id)
             .values(label=spec["label"].strip())
         )
     if "stages" in spec:
         await _replace_stages(conn, principal.workspace_id, pipeline, stage_specs)
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
-        conn, principal.workspace_id, "pipeline.updated", actor=principal,
-        object_type_id=pipeline.object_type_id, payload={"pipeline": pipeline.key},
+        conn,
+        principal.workspace_id,
+        "pipeline.updated",
+        actor=principal,
+        object_type_id=pipeline.object_type_id,
+        payload={"pipeline": pipeline.key},
     )
     fresh = await fresh_metadata(conn, principal.workspace_id)
     return fresh, fresh.pipelines[pipeline.id]
 
 
 async def _replace_stages(
-    conn: AsyncConnection, workspace_id: int, pipeline: PipelineMeta,
+    conn: AsyncConnection,
+    workspace_id: int,
+    pipeline: PipelineMeta,
     specs: list[dict[str, Any]],
 ) -> None:
     existing = {str(s.uuid): s for s in pipeline.stages}
@@ -245,11 +301,19 @@ async def _replace_stages(
                 )
             await conn.execute(sa.delete(stages).where(stages.c.id == stage.id))
     for position, spec in enumerate(specs):
-        values = {"name": spec["name"], "kind": spec["kind"], "probability": spec["probability"],
-                  "color": spec["color"], "system_key": spec["system_key"], "position": position}
+        values = {
+            "name": spec["name"],
+            "kind": spec["kind"],
+            "probability": spec["probability"],
+            "color": spec["color"],
+            "system_key": spec["system_key"],
+            "position": position,
+        }
         if spec["id"] is not None:
             await conn.execute(
-                sa.update(stages).where(stages.c.id == existing[str(spec["id"])].id).values(**values)
+                sa.update(stages)
+                .where(stages.c.id == existing[str(spec["id"])].id)
+                .values(**values)
             )
         else:
             await conn.execute(
@@ -268,6 +332,10 @@ async def delete_pipeline(conn: AsyncConnection, principal: Principal, ref: str)
     await drop_field(conn, principal.workspace_id, obj, obj.field(pipeline.key))
     await conn.execute(sa.delete(pipelines).where(pipelines.c.id == pipeline.id))
     await append_event(
-        conn, principal.workspace_id, "pipeline.deleted", actor=principal,
-        object_type_id=obj.id, payload={"pipeline": pipeline.key},
+        conn,
+        principal.workspace_id,
+        "pipeline.deleted",
+        actor=principal,
+        object_type_id=obj.id,
+        payload={"pipeline": pipeline.key},
     )

@@ -12,8 +12,13 @@ MAX_TIMELINE = 200
 
 
 async def timeline(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, *,
-    limit: int = 50, before: int | None = None,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    limit: int = 50,
+    before: int | None = None,
 ) -> list[Event]:
     """The events of a record the caller can see, newest first."""
     principal.require_scope("event", "list")

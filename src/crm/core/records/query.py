@@ -24,8 +24,20 @@ from crm.core.records.values import parse_value
 from crm.db import jsonsql
 from crm.db.schema import records
 
-OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "contains", "starts", "ends", "empty",
-       "not_empty")
+OPS = (
+    "eq",
+    "neq",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "contains",
+    "starts",
+    "ends",
+    "empty",
+    "not_empty",
+)
 _ORDERED = {"lt", "lte", "gt", "gte"}
 _TEXT_OPS = {"contains", "starts", "ends"}
 SYSTEM_SORTS = ("created_at", "updated_at", "archived_at", "owner_id", "id")
@@ -59,14 +71,17 @@ def resolve_target(obj: ObjectMeta, name: Any, where: str) -> Target:
     if name in obj.fields:
         return Target(name, obj.fields[name])
     system = {
-        "created_at": records.c.created_at, "updated_at": records.c.updated_at,
-        "archived_at": records.c.archived_at, "owner_id": records.c.owner_id,
+        "created_at": records.c.created_at,
+        "updated_at": records.c.updated_at,
+        "archived_at": records.c.archived_at,
+        "owner_id": records.c.owner_id,
         "id": records.c.id,
     }
     if name in system:
         return Target(name, None, system[name])
-    raise ValidationFailed.of([FieldError(where, f"{obj.key} has no field {name!r}",
-                                          "unknown_field")])
+    raise ValidationFailed.of(
+        [FieldError(where, f"{obj.key} has no field {name!r}", "unknown_field")]
+    )
 
 
 class _Compiler:
@@ -86,9 +101,12 @@ class _Compiler:
             key = groups[0]
             items = node[key]
             if not isinstance(items, list) or not items:
-                raise ValidationFailed.of([FieldError(f"{where}.{key}", "must be a non-empty list")])
-            parts = [self.node(item, f"{where}.{key}[{i}]", depth + 1)
-                     for i, item in enumerate(items)]
+                raise ValidationFailed.of(
+                    [FieldError(f"{where}.{key}", "must be a non-empty list")]
+                )
+            parts = [
+                self.node(item, f"{where}.{key}[{i}]", depth + 1) for i, item in enumerate(items)
+            ]
             return sa.and_(*parts) if key == "and" else sa.or_(*parts)
         return self.condition(node, where)
 
@@ -102,7 +120,9 @@ class _Compiler:
         target = resolve_target(self.obj, node.get("field"), f"{where}.field")
         op = node.get("op", "eq")
         if op not in OPS:
-            raise ValidationFailed.of([FieldError(f"{where}.op", "must be one of " + ", ".join(OPS))])
+            raise ValidationFailed.of(
+                [FieldError(f"{where}.op", "must be one of " + ", ".join(OPS))]
+            )
         expr = target.expr(self.dialect)
         if op == "empty":
             return expr.is_(None)
@@ -149,8 +169,9 @@ class _Compiler:
             if f is None or not f.kind.textual:
                 raise FieldValueError(f"{op} applies to text fields only")
             pattern = _escape_like(value)
-            pattern = {"contains": f"%{pattern}%", "starts": f"{pattern}%",
-                       "ends": f"%{pattern}"}[op]
+            pattern = {"contains": f"%{pattern}%", "starts": f"{pattern}%", "ends": f"%{pattern}"}[
+                op
+            ]
             return jsonsql.text_expr(self.dialect, f.key).ilike(pattern, escape="\\")
         if op == "in":
             if not isinstance(value, list) or not value or len(value) > MAX_IN:
@@ -165,11 +186,17 @@ class _Compiler:
             raise FieldValueError(f"{op} does not apply to true/false fields")
         operand = self._operand(target, value)
         if op == "eq":
-            return expr == operand  # type: ignore[no-any-return]
+            equal: sa.ColumnElement[bool] = expr == operand
+            return equal
         if op == "neq":
             return sa.or_(expr != operand, expr.is_(None))
-        return {"lt": expr < operand, "lte": expr <= operand, "gt": expr > operand,
-                "gte": expr >= operand}[op]
+        ordered: dict[str, sa.ColumnElement[bool]] = {
+            "lt": expr < operand,
+            "lte": expr <= operand,
+            "gt": expr > operand,
+            "gte": expr >= operand,
+        }
+        return ordered[op]
 
 
 def compile_filter(
@@ -215,12 +242,13 @@ def sort_param(text: str | None) -> list[dict[str, str]]:
         return []
     return [
         {"field": part.lstrip("-"), "direction": "desc" if part.startswith("-") else "asc"}
-        for part in (p.strip() for p in text.split(",")) if part
+        for part in (p.strip() for p in text.split(","))
+        if part
     ]
 
 
 def order_by(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
-    out = []
+    out: list[sa.ColumnElement[Any]] = []
     for key in keys:
         expr = key.target.expr(dialect)
         out.append(expr.desc().nulls_last() if key.descending else expr.asc().nulls_first())
@@ -277,7 +305,9 @@ def decode_cursor(keys: list[SortKey], cursor: str) -> list[Any]:
         if doc["s"] != _signature(keys) or not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise ValidationFailed.of([FieldError("cursor", "is not a cursor of this listing")]) from None
+        raise ValidationFailed.of(
+            [FieldError("cursor", "is not a cursor of this listing")]
+        ) from None
     return values
 
 

@@ -20,8 +20,15 @@ from crm.db import jsonsql
 from crm.db.schema import records
 
 COLUMNS = (
-    records.c.id, records.c.uuid, records.c.owner_id, records.c.data, records.c.display_name,
-    records.c.created_at, records.c.updated_at, records.c.archived_at, records.c.deleted_at,
+    records.c.id,
+    records.c.uuid,
+    records.c.owner_id,
+    records.c.data,
+    records.c.display_name,
+    records.c.created_at,
+    records.c.updated_at,
+    records.c.archived_at,
+    records.c.deleted_at,
 )
 
 
@@ -44,14 +51,23 @@ def scoped(
 
 def to_record(obj: ObjectMeta, row: Any) -> Record:
     return Record(
-        id=row.id, uuid=row.uuid, object=obj, owner_id=row.owner_id, data=row.data or {},
-        display_name=row.display_name, created_at=row.created_at, updated_at=row.updated_at,
-        archived_at=row.archived_at, deleted_at=row.deleted_at,
+        id=row.id,
+        uuid=row.uuid,
+        object=obj,
+        owner_id=row.owner_id,
+        data=row.data or {},
+        display_name=row.display_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        archived_at=row.archived_at,
+        deleted_at=row.deleted_at,
     )
 
 
 async def fetch(
-    conn: AsyncConnection, where: sa.ColumnElement[bool], ident: sa.ColumnElement[bool],
+    conn: AsyncConnection,
+    where: sa.ColumnElement[bool],
+    ident: sa.ColumnElement[bool],
     obj: ObjectMeta,
 ) -> Record | None:
     row = (await conn.execute(sa.select(*COLUMNS).where(where, ident))).first()
@@ -69,7 +85,11 @@ async def lock_unique_value(conn: AsyncConnection, field_id: int, stored: Any) -
 
 
 async def holders_of(
-    conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, key: str, values: list[Any],
+    conn: AsyncConnection,
+    workspace_id: int,
+    obj: ObjectMeta,
+    key: str,
+    values: list[Any],
 ) -> dict[Any, int]:
     """Which live records of ``obj`` hold each of ``values`` in field ``key``."""
     if not values:
@@ -78,7 +98,8 @@ async def holders_of(
     expr = jsonsql.value_expr(dialect, key)
     rows = await conn.execute(
         sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id).where(
-            records.c.workspace_id == workspace_id, records.c.object_type_id == obj.id,
+            records.c.workspace_id == workspace_id,
+            records.c.object_type_id == obj.id,
             records.c.deleted_at.is_(None),
             expr.in_([jsonsql.bind_value(dialect, v) for v in values]),
         )

@@ -66,8 +66,12 @@ def ident(ref: str | int) -> sa.ColumnElement[bool]:
 
 
 async def _visible(
-    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, ref: str | int,
-    *, deleted: bool = False,
+    conn: AsyncConnection,
+    principal: Principal,
+    obj: ObjectMeta,
+    ref: str | int,
+    *,
+    deleted: bool = False,
 ) -> Record:
     record = await repo.fetch(conn, repo.scoped(principal, obj, deleted=deleted), ident(ref), obj)
     if record is None:
@@ -92,7 +96,10 @@ def _owner(meta: WorkspaceMeta, ref: Any, default: int | None) -> int | None:
 
 
 async def _check_references(
-    conn: AsyncConnection, principal: Principal, meta: WorkspaceMeta, obj: ObjectMeta,
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
     values: dict[str, Any],
 ) -> list[FieldError]:
     """Relation values must name live records of the related object in this workspace."""
@@ -108,12 +115,14 @@ async def _check_references(
         found: set[str] = set()
         if target is not None and uuids:
             found = {
-                str(u) for u in (
+                str(u)
+                for u in (
                     await conn.execute(
                         sa.select(records.c.uuid).where(
                             records.c.workspace_id == principal.workspace_id,
                             records.c.object_type_id == target.id,
-                            records.c.deleted_at.is_(None), records.c.uuid.in_(uuids),
+                            records.c.deleted_at.is_(None),
+                            records.c.uuid.in_(uuids),
                         )
                     )
                 ).scalars()
@@ -127,8 +136,12 @@ async def _check_references(
 
 
 async def _check_unique(
-    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, data: dict[str, Any],
-    changed: set[str], self_id: int | None,
+    conn: AsyncConnection,
+    principal: Principal,
+    obj: ObjectMeta,
+    data: dict[str, Any],
+    changed: set[str],
+    self_id: int | None,
 ) -> None:
     conflicts = []
     for key in sorted(changed):
@@ -138,17 +151,20 @@ async def _check_unique(
         await repo.lock_unique_value(conn, f.id, data[key])
         holders = await repo.holders_of(conn, principal.workspace_id, obj, key, [data[key]])
         if any(rid != self_id for rid in holders.values()):
-            conflicts.append(FieldError(key, f"another {obj.key} already has this value",
-                                        "duplicate"))
+            conflicts.append(
+                FieldError(key, f"another {obj.key} already has this value", "duplicate")
+            )
     if conflicts:
-        raise Conflict(f"Duplicate value for a unique field of {obj.key}",
-                       [e.as_dict() for e in conflicts])
+        raise Conflict(
+            f"Duplicate value for a unique field of {obj.key}", [e.as_dict() for e in conflicts]
+        )
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {
         k: [before.get(k), after.get(k)]
-        for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
     }
 
 
@@ -157,8 +173,13 @@ def _record_payload(record_uuid: Any, obj: ObjectMeta, name: str) -> dict[str, A
 
 
 async def _stage_events(
-    conn: AsyncConnection, principal: Principal, meta: WorkspaceMeta, obj: ObjectMeta,
-    record_id: int, record_uuid: Any, changes: dict[str, list[Any]],
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    record_id: int,
+    record_uuid: Any,
+    changes: dict[str, list[Any]],
 ) -> None:
     """A stage move is its own event, carrying the pipeline and both stages."""
     for key, (before, after) in changes.items():
@@ -168,10 +189,16 @@ async def _stage_events(
         pipeline = meta.pipeline_of(f)
         old, new = pipeline.stage_by_uuid(before or ""), pipeline.stage_by_uuid(after or "")
         await append_event(
-            conn, principal.workspace_id, "record.stage_changed", actor=principal,
-            object_type_id=obj.id, record_id=record_id,
+            conn,
+            principal.workspace_id,
+            "record.stage_changed",
+            actor=principal,
+            object_type_id=obj.id,
+            record_id=record_id,
             payload={
-                "record": str(record_uuid), "object": obj.key, "pipeline": pipeline.key,
+                "record": str(record_uuid),
+                "object": obj.key,
+                "pipeline": pipeline.key,
                 "pipeline_id": str(pipeline.uuid),
                 "from": {"id": str(old.uuid), "name": old.name} if old else None,
                 "to": {"id": str(new.uuid), "name": new.name} if new else None,
@@ -180,7 +207,10 @@ async def _stage_events(
 
 
 async def _prepare(
-    conn: AsyncConnection, principal: Principal, meta: WorkspaceMeta, obj: ObjectMeta,
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
     raw_fields: Any,
 ) -> dict[str, Any]:
     """Parse, default and check a new record's fields; ValidationFailed lists every problem."""
@@ -195,19 +225,30 @@ async def _prepare(
     return data
 
 
-def _row(principal: Principal, obj: ObjectMeta, data: dict[str, Any], owner: int | None,
-         now: Any) -> dict[str, Any]:
+def _row(
+    principal: Principal, obj: ObjectMeta, data: dict[str, Any], owner: int | None, now: Any
+) -> dict[str, Any]:
     name = display_name(obj, data)
     return {
-        "workspace_id": principal.workspace_id, "uuid": uuid7(), "object_type_id": obj.id,
-        "owner_id": owner, "data": data, "display_name": name,
-        "search_text": search_text(obj, data, name), "created_by": principal.user_id,
-        "created_at": now, "updated_at": now,
+        "workspace_id": principal.workspace_id,
+        "uuid": uuid7(),
+        "object_type_id": obj.id,
+        "owner_id": owner,
+        "data": data,
+        "display_name": name,
+        "search_text": search_text(obj, data, name),
+        "created_by": principal.user_id,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
 async def create_record(
-    conn: AsyncConnection, principal: Principal, object_key: str, *, fields: Any,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    *,
+    fields: Any,
     owner: Any = None,
 ) -> Record:
     """Create one record; the owner defaults to the caller."""
@@ -218,17 +259,31 @@ async def create_record(
     data = await _prepare(conn, principal, meta, obj, fields)
     await _check_unique(conn, principal, obj, data, set(data), None)
     row = _row(principal, obj, data, owner_id, utcnow())
-    row["id"] = (await conn.execute(sa.insert(records).values(**row).returning(records.c.id))).scalar_one()
+    row["id"] = (
+        await conn.execute(sa.insert(records).values(**row).returning(records.c.id))
+    ).scalar_one()
     await append_event(
-        conn, principal.workspace_id, "record.created", actor=principal, object_type_id=obj.id,
-        record_id=row["id"], changes=_changes({}, data),
+        conn,
+        principal.workspace_id,
+        "record.created",
+        actor=principal,
+        object_type_id=obj.id,
+        record_id=row["id"],
+        changes=_changes({}, data),
         payload=_record_payload(row["uuid"], obj, row["display_name"]),
     )
     await _stage_events(conn, principal, meta, obj, row["id"], row["uuid"], _changes({}, data))
     return Record(
-        id=row["id"], uuid=row["uuid"], object=obj, owner_id=owner_id, data=data,
-        display_name=row["display_name"], created_at=row["created_at"],
-        updated_at=row["updated_at"], archived_at=None, deleted_at=None,
+        id=row["id"],
+        uuid=row["uuid"],
+        object=obj,
+        owner_id=owner_id,
+        data=data,
+        display_name=row["display_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        archived_at=None,
+        deleted_at=None,
     )
 
 
@@ -241,8 +296,13 @@ async def get_record(
 
 
 async def update_record(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, *,
-    fields: Any, owner: Any = None,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    fields: Any,
+    owner: Any = None,
 ) -> Record:
     """Change some fields (``None`` clears one) and/or the owner."""
     meta, obj = await context(conn, principal, object_key, "update")
@@ -265,22 +325,40 @@ async def update_record(
     name = display_name(obj, data)
     now = utcnow()
     await conn.execute(
-        sa.update(records).where(records.c.id == record.id).values(
-            data=data, display_name=name, search_text=search_text(obj, data, name),
-            owner_id=owner_id, updated_at=now,
+        sa.update(records)
+        .where(records.c.id == record.id)
+        .values(
+            data=data,
+            display_name=name,
+            search_text=search_text(obj, data, name),
+            owner_id=owner_id,
+            updated_at=now,
         )
     )
     if owner_id != record.owner_id:
         changes["owner_id"] = [_user_uuid(meta, record.owner_id), _user_uuid(meta, owner_id)]
     await append_event(
-        conn, principal.workspace_id, "record.updated", actor=principal, object_type_id=obj.id,
-        record_id=record.id, changes=changes, payload=_record_payload(record.uuid, obj, name),
+        conn,
+        principal.workspace_id,
+        "record.updated",
+        actor=principal,
+        object_type_id=obj.id,
+        record_id=record.id,
+        changes=changes,
+        payload=_record_payload(record.uuid, obj, name),
     )
     await _stage_events(conn, principal, meta, obj, record.id, record.uuid, changes)
     return Record(
-        id=record.id, uuid=record.uuid, object=obj, owner_id=owner_id, data=data,
-        display_name=name, created_at=record.created_at, updated_at=now,
-        archived_at=record.archived_at, deleted_at=None,
+        id=record.id,
+        uuid=record.uuid,
+        object=obj,
+        owner_id=owner_id,
+        data=data,
+        display_name=name,
+        created_at=record.created_at,
+        updated_at=now,
+        archived_at=record.archived_at,
+        deleted_at=None,
     )
 
 
@@ -298,15 +376,26 @@ async def _set_state(
         sa.update(records).where(records.c.id == record.id).values(updated_at=now, **values)
     )
     await append_event(
-        conn, principal.workspace_id, event, actor=principal, object_type_id=record.object.id,
-        record_id=record.id, payload=_record_payload(record.uuid, record.object,
-                                                     record.display_name),
+        conn,
+        principal.workspace_id,
+        event,
+        actor=principal,
+        object_type_id=record.object.id,
+        record_id=record.id,
+        payload=_record_payload(record.uuid, record.object, record.display_name),
     )
     state = {"archived_at": record.archived_at, "deleted_at": record.deleted_at, **values}
     return Record(
-        id=record.id, uuid=record.uuid, object=record.object, owner_id=record.owner_id,
-        data=record.data, display_name=record.display_name, created_at=record.created_at,
-        updated_at=now, archived_at=state["archived_at"], deleted_at=state["deleted_at"],
+        id=record.id,
+        uuid=record.uuid,
+        object=record.object,
+        owner_id=record.owner_id,
+        data=record.data,
+        display_name=record.display_name,
+        created_at=record.created_at,
+        updated_at=now,
+        archived_at=state["archived_at"],
+        deleted_at=state["deleted_at"],
     )
 
 
@@ -332,7 +421,11 @@ async def restore_record(
 
 
 async def set_archived(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, *,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
     archived: bool,
 ) -> Record:
     """Archive or unarchive; 409 when the record is already in that state."""
@@ -346,7 +439,12 @@ async def set_archived(
 
 
 async def upsert_record(
-    conn: AsyncConnection, principal: Principal, object_key: str, *, match: str, fields: Any,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    *,
+    match: str,
+    fields: Any,
     owner: Any = None,
 ) -> tuple[Record, bool]:
     """Update the record whose unique field ``match`` holds the given value, or create one."""
@@ -354,21 +452,26 @@ async def upsert_record(
     f = obj.fields.get(match)
     if f is None or not f.unique:
         raise ValidationFailed.of([FieldError("match", f"must name a unique field of {obj.key}")])
-    values, errors = parse_fields(meta, obj, {match: (fields or {}).get(match)}
-                                  if isinstance(fields, dict) else fields)
+    values, errors = parse_fields(
+        meta, obj, {match: (fields or {}).get(match)} if isinstance(fields, dict) else fields
+    )
     if errors or values.get(match) is None:
         raise ValidationFailed.of(errors or [FieldError(match, "is required to match on")])
     await repo.lock_unique_value(conn, f.id, values[match])
     holders = await repo.holders_of(conn, principal.workspace_id, obj, match, [values[match]])
     if holders:
         existing = next(iter(holders.values()))
-        return await update_record(conn, principal, obj.key, existing, fields=fields,
-                                   owner=owner), False
+        return await update_record(
+            conn, principal, obj.key, existing, fields=fields, owner=owner
+        ), False
     return await create_record(conn, principal, obj.key, fields=fields, owner=owner), True
 
 
 async def bulk_create(
-    conn: AsyncConnection, principal: Principal, object_key: str, items: Any,
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    items: Any,
 ) -> list[BulkItem]:
     """Create many records in one statement; each bad item is reported, the rest stored."""
     meta, obj = await context(conn, principal, object_key, "create")
@@ -397,13 +500,23 @@ async def bulk_create(
         ids = (await conn.execute(insert, good)).scalars().all()
         for row, rid in zip(good, ids, strict=True):
             row["id"] = rid
-        await append_many(conn, [
-            {"workspace_id": principal.workspace_id, "type": "record.created",
-             "object_type_id": obj.id, "record_id": r["id"], "actor_user_id": principal.user_id,
-             "actor_key_id": principal.key_id, "changes": _changes({}, r["data"]),
-             "payload": _record_payload(r["uuid"], obj, r["display_name"]), "created_at": now}
-            for r in good
-        ])
+        await append_many(
+            conn,
+            [
+                {
+                    "workspace_id": principal.workspace_id,
+                    "type": "record.created",
+                    "object_type_id": obj.id,
+                    "record_id": r["id"],
+                    "actor_user_id": principal.user_id,
+                    "actor_key_id": principal.key_id,
+                    "changes": _changes({}, r["data"]),
+                    "payload": _record_payload(r["uuid"], obj, r["display_name"]),
+                    "created_at": now,
+                }
+                for r in good
+            ],
+        )
     by_index = iter(rows)
     out = []
     for item in results:
@@ -414,16 +527,31 @@ async def bulk_create(
         if "refused" in row:
             out.append(BulkItem(item.index, error=row["refused"]))
             continue
-        out.append(BulkItem(item.index, record=Record(
-            id=row["id"], uuid=row["uuid"], object=obj, owner_id=row["owner_id"],
-            data=row["data"], display_name=row["display_name"], created_at=now, updated_at=now,
-            archived_at=None, deleted_at=None,
-        )))
+        out.append(
+            BulkItem(
+                item.index,
+                record=Record(
+                    id=row["id"],
+                    uuid=row["uuid"],
+                    object=obj,
+                    owner_id=row["owner_id"],
+                    data=row["data"],
+                    display_name=row["display_name"],
+                    created_at=now,
+                    updated_at=now,
+                    archived_at=None,
+                    deleted_at=None,
+                ),
+            )
+        )
     return out
 
 
 async def _refuse_duplicates(
-    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, rows: list[dict[str, Any]],
+    conn: AsyncConnection,
+    principal: Principal,
+    obj: ObjectMeta,
+    rows: list[dict[str, Any]],
     results: list[BulkItem],
 ) -> None:
     """Mark rows whose unique values exist already, or repeat an earlier row's, as refused."""
@@ -441,8 +569,11 @@ async def _refuse_duplicates(
             if value in taken:
                 row["refused"] = Conflict(
                     f"Duplicate value for a unique field of {obj.key}",
-                    [FieldError(f.key, f"another {obj.key} already has this value",
-                                "duplicate").as_dict()],
+                    [
+                        FieldError(
+                            f.key, f"another {obj.key} already has this value", "duplicate"
+                        ).as_dict()
+                    ],
                 )
             taken.add(value)
 
@@ -485,8 +616,11 @@ def _where(
     principal: Principal, meta: WorkspaceMeta, obj: ObjectMeta, dialect: str, query: RecordQuery
 ) -> sa.ColumnElement[bool]:
     clauses = [repo.scoped(principal, obj)]
-    archived = {"exclude": records.c.archived_at.is_(None),
-                "only": records.c.archived_at.is_not(None), "include": None}
+    archived = {
+        "exclude": records.c.archived_at.is_(None),
+        "only": records.c.archived_at.is_not(None),
+        "include": None,
+    }
     if query.archived not in archived:
         raise ValidationFailed.of([FieldError("archived", "must be exclude, include or only")])
     if archived[query.archived] is not None:
@@ -504,8 +638,9 @@ def _where(
 
 async def _count(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> int:
     return int(
-        (await conn.execute(sa.select(sa.func.count()).select_from(records).where(where)))
-        .scalar_one()
+        (
+            await conn.execute(sa.select(sa.func.count()).select_from(records).where(where))
+        ).scalar_one()
     )
 
 
@@ -515,4 +650,3 @@ async def count_records(
     """How many visible records match the filter and search."""
     meta, obj = await context(conn, principal, object_key, "list")
     return await _count(conn, _where(principal, meta, obj, conn.dialect.name, query))
-

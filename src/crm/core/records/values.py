@@ -69,7 +69,8 @@ def apply_defaults(obj: ObjectMeta, values: dict[str, Any]) -> None:
 def missing_required(obj: ObjectMeta, data: dict[str, Any]) -> list[FieldError]:
     return [
         FieldError(f.key, "is required", "required")
-        for f in obj.ordered_fields if f.required and data.get(f.key) is None
+        for f in obj.ordered_fields
+        if f.required and data.get(f.key) is None
     ]
 
 
@@ -95,8 +96,11 @@ def display_name(obj: ObjectMeta, data: dict[str, Any]) -> str:
     "jane@acme.com" when it has no name.
     """
     shown = [obj.fields[k] for k in obj.display_fields if k in obj.fields]
-    parts = [str(data[f.key]) for f in shown
-             if f.type not in ("email", "phone") and data.get(f.key) is not None]
+    parts = [
+        str(data[f.key])
+        for f in shown
+        if f.type not in ("email", "phone") and data.get(f.key) is not None
+    ]
     if not parts:
         parts = [str(data[f.key]) for f in shown if data.get(f.key) is not None][:1]
     if not parts:

@@ -24,8 +24,20 @@ from crm.db.schema import roles, users, workspaces
 
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: Standard fields indexed from the start: what CRM users filter and sort on most.
-INDEXED_STANDARD = frozenset({"email", "phone", "name", "status", "city", "amount",
-                              "close_date", "identifier", "due_date", "last_name"})
+INDEXED_STANDARD = frozenset(
+    {
+        "email",
+        "phone",
+        "name",
+        "status",
+        "city",
+        "amount",
+        "close_date",
+        "identifier",
+        "due_date",
+        "last_name",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -60,14 +72,19 @@ async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> Non
     """Insert the standard object types, fields and pipelines into a new workspace."""
     for spec in STANDARD_OBJECTS:
         object_id = await insert_object(
-            conn, workspace_id, key=spec["key"], label=spec["label"],
-            plural_label=spec["plural_label"], display_fields=spec["display_fields"],
+            conn,
+            workspace_id,
+            key=spec["key"],
+            label=spec["label"],
+            plural_label=spec["plural_label"],
+            display_fields=spec["display_fields"],
             is_standard=True,
         )
         for position, field in enumerate(spec["fields"], start=1):
             kind = FIELD_TYPES[field["type"]]
             values = {
-                **field, "position": position,
+                **field,
+                "position": position,
                 "options": kind.check_options(field.get("options", {})),
                 "indexed": field["key"] in INDEXED_STANDARD,
             }
@@ -75,7 +92,11 @@ async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> Non
         if "pipeline" in spec:
             pipeline = spec["pipeline"]
             await insert_pipeline(
-                conn, workspace_id, object_id, key=pipeline["key"], label=pipeline["label"],
+                conn,
+                workspace_id,
+                object_id,
+                key=pipeline["key"],
+                label=pipeline["label"],
                 stage_specs=[
                     {"color": None, "system_key": None, **stage} for stage in pipeline["stages"]
                 ],
@@ -84,8 +105,12 @@ async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> Non
 
 
 async def create_workspace(
-    conn: AsyncConnection, *, name: str, subdomain: str | None = None,
-    owner_email: str = "owner@example.com", owner_name: str = "Owner",
+    conn: AsyncConnection,
+    *,
+    name: str,
+    subdomain: str | None = None,
+    owner_email: str = "owner@example.com",
+    owner_name: str = "Owner",
 ) -> dict[str, Any]:
     """Create a workspace with its roles, an owner user, the standard objects and an owner key.
 
@@ -109,29 +134,41 @@ async def create_workspace(
         (
             await conn.execute(
                 sa.insert(workspaces)
-                .values(uuid=ws_uuid, name=name.strip(), subdomain=subdomain,
-                        metadata_version=1, created_at=utcnow())
+                .values(
+                    uuid=ws_uuid,
+                    name=name.strip(),
+                    subdomain=subdomain,
+                    metadata_version=1,
+                    created_at=utcnow(),
+                )
                 .returning(workspaces.c.id)
             )
         ).scalar_one()
     )
-    for key, role in SYSTEM_ROLES.items():
+    for role_key, role in SYSTEM_ROLES.items():
         await create_role(
-            conn, workspace_id, key=key, name=str(role["name"]),
-            permissions=list(role["permissions"]),  # type: ignore[call-overload]
+            conn,
+            workspace_id,
+            key=role_key,
+            name=role.name,
+            permissions=list(role.permissions),
             is_system=True,
         )
     owner = await create_user(conn, workspace_id, email=owner_email, name=owner_name, role="owner")
     await seed_standard_objects(conn, workspace_id)
-    key = await create_api_key(
-        conn, workspace_id, user_id=owner["id"], role="owner", scopes=[ALL_SCOPES],
+    owner_key = await create_api_key(
+        conn,
+        workspace_id,
+        user_id=owner["id"],
+        role="owner",
+        scopes=[ALL_SCOPES],
         name="Owner key",
     )
     await append_event(
         conn, workspace_id, "workspace.created", actor=None, payload={"name": name.strip()}
     )
     workspace = Workspace(workspace_id, ws_uuid, name.strip(), subdomain)
-    return {"workspace": workspace, "owner": owner, "api_key": key["api_key"]}
+    return {"workspace": workspace, "owner": owner, "api_key": owner_key["api_key"]}
 
 
 async def find_workspace(conn: AsyncConnection, ref: str) -> Workspace:
@@ -140,9 +177,9 @@ async def find_workspace(conn: AsyncConnection, ref: str) -> Workspace:
     column = workspaces.c.uuid if wanted is not None else workspaces.c.subdomain
     row = (
         await conn.execute(
-            sa.select(workspaces.c.id, workspaces.c.uuid, workspaces.c.name,
-                      workspaces.c.subdomain)
-            .where(column == (wanted if wanted is not None else ref))
+            sa.select(
+                workspaces.c.id, workspaces.c.uuid, workspaces.c.name, workspaces.c.subdomain
+            ).where(column == (wanted if wanted is not None else ref))
         )
     ).first()
     if row is None:
@@ -167,4 +204,6 @@ async def owner_user_id(conn: AsyncConnection, workspace_id: int) -> int:
 
 
 async def count_workspaces(conn: AsyncConnection) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(workspaces))).scalar_one())
+    return int(
+        (await conn.execute(sa.select(sa.func.count()).select_from(workspaces))).scalar_one()
+    )
