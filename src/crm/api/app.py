@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from crm import __version__
 from crm.api.common.http import BodyLimit, json_response
-from crm.api.native import access, events, notes, objects, pipelines, records
+from crm.api.native import access, events, links, notes, objects, pipelines, records
 from crm.api.native.errors import install, render_status
 from crm.db.engine import make_engine
 from crm.settings import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     )
     app.state.engine = engine
     install(app)
-    for module in (objects, records, notes, pipelines, events, access):
+    for module in (objects, records, links, notes, pipelines, events, access):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)

@@ -225,6 +225,21 @@ records = sa.Table(
     ),
 )
 
+record_links = sa.Table(
+    "record_links",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("field_id", BigId, sa.ForeignKey("fields.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("from_id", BigId, nullable=False),
+    sa.Column("to_id", BigId, nullable=False),
+    sa.Column("attributes", JSONDoc, nullable=False),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_record_links_from", "workspace_id", "field_id", "from_id", "to_id", unique=True),
+    sa.Index("ix_record_links_to", "workspace_id", "field_id", "to_id"),
+)
+
 events = sa.Table(
     "events",
     metadata,

@@ -138,3 +138,7 @@ class UserIn(Body):
     name: str
     role: str = "agent"
     password: str | None = None
+
+
+class LinkIn(Body):
+    attributes: dict[str, Any] = Field({}, examples=[{"title": "CTO"}])

@@ -316,7 +316,10 @@ class Relation(_Reference):
         target = options.get("object")
         if not isinstance(target, str) or not target:
             raise FieldValueError("options.object must name the related object type")
-        return {"object": target}
+        multiple = options.get("multiple", False)
+        if not isinstance(multiple, bool):
+            raise FieldValueError("options.multiple must be true or false")
+        return {"object": target, "multiple": True} if multiple else {"object": target}
 
 
 class User(_Reference):

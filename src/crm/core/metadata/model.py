@@ -33,6 +33,11 @@ class FieldMeta:
         return field_type(self.type)
 
     @property
+    def holds_links(self) -> bool:
+        """A many-to-many relation: its values are links with attributes, not in ``data``."""
+        return self.type == "relation" and bool(self.options.get("multiple"))
+
+    @property
     def context(self) -> FieldContext:
         return FieldContext(self.key, self.options)
 

@@ -301,6 +301,16 @@ def check_field_spec(
     elif "default" in spec:
         out["default"] = None
     unique = out.get("unique", current.unique if current else False)
+    if out.get("options", {}).get("multiple") and (unique or out.get("indexed")):
+        errors.append(
+            FieldError("options", "a many-to-many relation is neither unique nor indexed")
+        )
+    if (
+        current is not None
+        and "options" in spec
+        and (bool(current.options.get("multiple")) != bool(out.get("options", {}).get("multiple")))
+    ):
+        errors.append(FieldError("options", "options.multiple cannot change once set"))
     if unique and type_name not in INDEXABLE:
         errors.append(FieldError("unique", f"a {type_name} field cannot be unique"))
     if out.get("indexed") and type_name not in INDEXABLE:

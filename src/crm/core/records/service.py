@@ -79,7 +79,7 @@ async def _visible(
     return record
 
 
-def _require_reach(principal: Principal, record: Record, verb: str) -> None:
+def require_reach(principal: Principal, record: Record, verb: str) -> None:
     reach = principal.reach(record.object.key, verb)
     if reach == Reach.ALL or (reach == Reach.OWN and record.owner_id == principal.user_id):
         return
@@ -307,7 +307,7 @@ async def update_record(
     """Change some fields (``None`` clears one) and/or the owner."""
     meta, obj = await context(conn, principal, object_key, "update")
     record = await _visible(conn, principal, obj, ref)
-    _require_reach(principal, record, "edit")
+    require_reach(principal, record, "edit")
     values, errors = parse_fields(meta, obj, fields)
     if not errors:
         errors = await _check_references(conn, principal, meta, obj, values)
@@ -405,7 +405,7 @@ async def delete_record(
     """Soft-delete: the record leaves every read but can be restored."""
     _, obj = await context(conn, principal, object_key, "delete")
     record = await _visible(conn, principal, obj, ref)
-    _require_reach(principal, record, "delete")
+    require_reach(principal, record, "delete")
     return await _set_state(conn, principal, record, "record.deleted", deleted_at=True)
 
 
@@ -415,7 +415,7 @@ async def restore_record(
     """Bring back a deleted record, unless its unique values were taken meanwhile."""
     _, obj = await context(conn, principal, object_key, "delete")
     record = await _visible(conn, principal, obj, ref, deleted=True)
-    _require_reach(principal, record, "delete")
+    require_reach(principal, record, "delete")
     await _check_unique(conn, principal, obj, record.data, set(record.data), record.id)
     return await _set_state(conn, principal, record, "record.restored", deleted_at=None)
 
@@ -431,7 +431,7 @@ async def set_archived(
     """Archive or unarchive; 409 when the record is already in that state."""
     _, obj = await context(conn, principal, object_key, "update")
     record = await _visible(conn, principal, obj, ref)
-    _require_reach(principal, record, "edit")
+    require_reach(principal, record, "edit")
     if (record.archived_at is not None) == archived:
         raise Conflict(f"The {obj.label.lower()} is already {'archived' if archived else 'active'}")
     event = "record.archived" if archived else "record.unarchived"

@@ -18,6 +18,8 @@ def _empty(value: Any) -> bool:
 
 def parse_value(meta: WorkspaceMeta, f: FieldMeta, value: Any) -> Any:
     """One input value in stored form (``None`` clears); raises FieldValueError."""
+    if f.holds_links:
+        raise FieldValueError("links many records: set them through the record's links")
     if _empty(value):
         return None
     stored = f.kind.parse(value, f.context)
@@ -86,7 +88,11 @@ def render_value(meta: WorkspaceMeta, f: FieldMeta, stored: Any) -> Any:
 
 def render_fields(meta: WorkspaceMeta, obj: ObjectMeta, data: dict[str, Any]) -> dict[str, Any]:
     """Every field of the object, in order, with ``None`` where a record has no value."""
-    return {f.key: render_value(meta, f, data.get(f.key)) for f in obj.ordered_fields}
+    return {
+        f.key: render_value(meta, f, data.get(f.key))
+        for f in obj.ordered_fields
+        if not f.holds_links
+    }
 
 
 def display_name(obj: ObjectMeta, data: dict[str, Any]) -> str:
