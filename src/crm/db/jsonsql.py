@@ -70,11 +70,18 @@ def list_contains(dialect: str, key: str, item: str) -> sa.ColumnElement[bool]:
 
 def set_value(dialect: str, key: str, param: str) -> sa.ColumnElement[Any]:
     """``data`` with field ``key`` set to the JSON text bound as ``param``."""
+    # A real bindparam, not ":param" spliced into a literal column, which would not bind.
+    bound = sa.bindparam(param, type_=sa.Text)
     if dialect == "postgresql":
-        return sa.literal_column(
-            f"jsonb_set(records.data, '{{{_key(key)}}}', CAST(:{param} AS JSONB))", JSONB
+        return sa.func.jsonb_set(
+            records.c.data,
+            sa.literal_column(f"'{{{_key(key)}}}'"),
+            sa.cast(bound, JSONB),
+            type_=JSONB,
         )
-    return sa.literal_column(f"json_set(records.data, '$.{_key(key)}', json(:{param}))")
+    return sa.func.json_set(
+        records.c.data, sa.literal_column(f"'$.{_key(key)}'"), sa.func.json(bound)
+    )
 
 
 def remove_key(dialect: str, key: str) -> sa.ColumnElement[Any]:

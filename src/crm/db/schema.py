@@ -240,6 +240,15 @@ record_links = sa.Table(
     sa.Index("ix_record_links_to", "workspace_id", "field_id", "to_id"),
 )
 
+sequences = sa.Table(
+    "sequences",
+    metadata,
+    _workspace(),
+    sa.Column("field_id", BigId, sa.ForeignKey("fields.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("next_value", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("workspace_id", "field_id"),
+)
+
 events = sa.Table(
     "events",
     metadata,

@@ -70,6 +70,20 @@ class Text(FieldType):
     def parse(self, value: Any, ctx: FieldContext) -> Any:
         return _as_text(value, 2000)
 
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``autonumber: {prefix, start}`` numbers new records that arrive without a value."""
+        auto = options.get("autonumber")
+        if auto is None:
+            return {}
+        prefix, start = (
+            (auto.get("prefix", ""), auto.get("start", 1))
+            if isinstance(auto, dict)
+            else (None, None)
+        )
+        if not isinstance(prefix, str) or len(prefix) > 20 or not isinstance(start, int):
+            raise FieldValueError("options.autonumber is {prefix: text, start: integer}")
+        return {"autonumber": {"prefix": prefix, "start": max(start, 0)}}
+
 
 class LongText(FieldType):
     name = "long_text"

@@ -119,7 +119,13 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         "display_fields": ["identifier", "title"],
         "fields": [
             _f("title", "Title", required=True, searchable=True),
-            _f("identifier", "Identifier", unique=True, searchable=True),
+            _f(
+                "identifier",
+                "Identifier",
+                unique=True,
+                searchable=True,
+                options={"autonumber": {"prefix": "REF-", "start": 1001}},
+            ),
             _f(
                 "source",
                 "Source",

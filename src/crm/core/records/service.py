@@ -30,6 +30,7 @@ from crm.core.metadata.service import metadata_for
 from crm.core.records import query as rq
 from crm.core.records import repository as repo
 from crm.core.records.model import BulkItem, Page, Record, RecordQuery
+from crm.core.records.sequences import number_new_records
 from crm.core.records.values import (
     apply_defaults,
     display_name,
@@ -257,6 +258,7 @@ async def create_record(
         raise PermissionDenied(f"Your role may not create {obj.plural_label.lower()}")
     owner_id = _owner(meta, owner, principal.user_id)
     data = await _prepare(conn, principal, meta, obj, fields)
+    await number_new_records(conn, principal.workspace_id, obj, [data])
     await _check_unique(conn, principal, obj, data, set(data), None)
     row = _row(principal, obj, data, owner_id, utcnow())
     row["id"] = (
@@ -481,7 +483,7 @@ async def bulk_create(
         raise ValidationFailed.of([FieldError("records", f"must be a list of 1 to {MAX_BULK}")])
     now = utcnow()
     results: list[BulkItem] = []
-    rows: list[dict[str, Any]] = []
+    accepted: list[tuple[int | None, dict[str, Any]]] = []
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict) or set(item) - {"fields", "owner_id"}:
@@ -491,8 +493,10 @@ async def bulk_create(
         except CRMError as exc:
             results.append(BulkItem(index, error=exc))
             continue
-        rows.append(_row(principal, obj, data, owner_id, now))
+        accepted.append((owner_id, data))
         results.append(BulkItem(index))
+    await number_new_records(conn, principal.workspace_id, obj, [data for _, data in accepted])
+    rows = [_row(principal, obj, data, owner_id, now) for owner_id, data in accepted]
     await _refuse_duplicates(conn, principal, obj, rows, results)
     good = [r for r in rows if "refused" not in r]
     if good:
