@@ -8,14 +8,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm import __version__
-from crm.api.common.http import BodyLimit, json_response
+from crm.api.common.http import BodyLimit, bearer, json_response, unit
 from crm.api.native import access, events, links, notes, objects, pipelines, records
 from crm.api.native.errors import install, render_status
+from crm.api.native.workspace_openapi import for_workspace
+from crm.core.metadata.service import metadata_for
 from crm.db.engine import make_engine
 from crm.settings import Settings
 
@@ -48,14 +51,27 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.engine = engine
     install(app)
     for module in (objects, records, links, notes, pipelines, events, access):
         app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> Response:
+        key = bearer(request)
+        if key is None:
+            return json_response(app.openapi())
+        async with unit(request, key, write=False) as (conn, principal):
+            meta = await metadata_for(conn, principal)
+        return json_response(for_workspace(app.openapi(), meta))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="CRM API")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:
