@@ -102,17 +102,20 @@ class Workspace:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
-    async def add_key(self, *, role: str = "owner", scopes: list[str] | None = None,
-                      email: str | None = None) -> str:
+    async def add_key(
+        self, *, role: str = "owner", scopes: list[str] | None = None, email: str | None = None
+    ) -> str:
         """A new key; with ``email``, for a new user of that role, else for the owner."""
         async with transaction(self.engine, write=True) as conn:
             user_id = self.owner_id
             if email is not None:
-                user = await create_user(conn, self.id, email=email, name=email.split("@")[0],
-                                         role=role)
+                user = await create_user(
+                    conn, self.id, email=email, name=email.split("@")[0], role=role
+                )
                 user_id = user["id"]
-            made = await create_api_key(conn, self.id, user_id=user_id, role=role,
-                                        scopes=scopes or ["*"])
+            made = await create_api_key(
+                conn, self.id, user_id=user_id, role=role, scopes=scopes or ["*"]
+            )
         return str(made["api_key"])
 
 

@@ -27,6 +27,10 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL with synchronous=FULL: an acknowledged commit survives a crash or power loss."""
 
@@ -44,6 +48,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; ilike (lower(x) LIKE lower(y)) must fold
+        # "É" as PostgreSQL does.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

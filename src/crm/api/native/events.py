@@ -9,6 +9,7 @@ from starlette.responses import Response
 from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read
+from crm.api.native.schemas import INT64
 from crm.core.events import changes_since
 from crm.core.metadata.service import metadata_for
 
@@ -17,7 +18,7 @@ router = APIRouter(tags=["events"])
 
 @router.get("/events", summary="Changes since a cursor (the last event id you have seen)")
 async def list_events(
-    request: Request, after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)
+    request: Request, after: int = Query(0, ge=0, le=INT64), limit: int = Query(100, ge=1, le=1000)
 ) -> Response:
     async with read(request) as (conn, p):
         meta = await metadata_for(conn, p)

@@ -12,7 +12,15 @@ from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read, write
 from crm.api.native.errors import error_body, status_of
-from crm.api.native.schemas import BulkIn, CountIn, RecordIn, RecordPatch, SearchIn, UpsertIn
+from crm.api.native.schemas import (
+    INT64,
+    BulkIn,
+    CountIn,
+    RecordIn,
+    RecordPatch,
+    SearchIn,
+    UpsertIn,
+)
 from crm.core.errors import CRMError
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -41,7 +49,7 @@ async def list_records(
     request: Request,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
-    offset: int | None = Query(None, ge=0),
+    offset: int | None = Query(None, ge=0, le=INT64),
     q: str | None = None,
     sort: str | None = Query(None, examples=["city,-created_at"]),
     archived: Literal["exclude", "include", "only"] = "exclude",
@@ -195,7 +203,7 @@ async def record_timeline(
     record: str,
     request: Request,
     limit: int = Query(50, ge=1, le=200),
-    before: int | None = None,
+    before: int | None = Query(None, ge=0, le=INT64),
 ) -> Response:
     async with read(request) as (conn, p):
         found = await history.timeline(conn, p, object, record, limit=limit, before=before)

@@ -152,8 +152,8 @@ async def create_user(
         address = Email().parse(email, FieldContext("email", {}))
     except FieldValueError as exc:
         raise ValidationFailed.of([FieldError("email", str(exc))]) from None
-    if not name.strip():
-        raise ValidationFailed.of([FieldError("name", "must not be empty")])
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed.of([FieldError("name", "must be 1 to 200 characters")])
     taken = (
         await conn.execute(
             sa.select(users.c.id).where(
@@ -205,6 +205,8 @@ async def create_api_key(
             [FieldError("scopes", f"not a scope: {s}") for s in bad]
             or [FieldError("scopes", "at least one scope is required")]
         )
+    if len(name) > 200:
+        raise ValidationFailed.of([FieldError("name", "must be at most 200 characters")])
     rid = await role_id(conn, workspace_id, role)
     raw = new_api_key()
     uid = uuid7()

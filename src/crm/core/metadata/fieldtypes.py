@@ -21,6 +21,8 @@ __all__ = ["FIELD_TYPES", "FieldType", "FieldValueError", "field_type"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: A scheme such as ``mailto:`` (a colon after letters, not a port number).
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
 class FieldValueError(ValueError):
@@ -136,7 +138,7 @@ class Date(FieldType):
         text = value.strip()
         try:
             if len(text) > 10:
-                return _parse_datetime(text).date().isoformat()
+                return datetime.fromisoformat(text.replace("z", "Z")).date().isoformat()
             return date.fromisoformat(text).isoformat()
         except ValueError:
             raise FieldValueError("must be an ISO 8601 date (YYYY-MM-DD)") from None
@@ -229,6 +231,8 @@ class Url(FieldType):
     def parse(self, value: Any, ctx: FieldContext) -> Any:
         text = _as_text(value, 2000).strip()
         if "://" not in text:
+            if _SCHEME.match(text):
+                raise FieldValueError("must be an http or https URL")
             text = "https://" + text
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in text:

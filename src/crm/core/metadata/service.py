@@ -139,7 +139,7 @@ async def create_object(
         principal.workspace_id,
         key=spec["key"],
         label=spec["label"].strip(),
-        plural_label=(spec.get("plural_label") or spec["label"] + "s").strip(),
+        plural_label=(spec.get("plural_label") or plural(spec["label"].strip())).strip(),
         display_fields=spec.get("display_fields", []),
         is_standard=False,
     )
@@ -163,6 +163,16 @@ async def create_object(
     created = (await fresh_metadata(conn, principal.workspace_id)).object(spec["key"])
     _check_display_fields(created, created.display_fields)
     return created
+
+
+def plural(label: str) -> str:
+    """An English plural good enough for a default label: Property -> Properties."""
+    lower = label.lower()
+    if lower.endswith("y") and lower[-2:-1] not in tuple("aeiou"):
+        return label[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return label + "es"
+    return label + "s"
 
 
 def _check_display_fields(obj: ObjectMeta, keys: tuple[str, ...] | list[str]) -> None:
@@ -442,8 +452,19 @@ async def update_field(
     values, errors = check_field_spec(spec, meta, creating=False, current=current)
     if current.type == "stage" and ("type" in values and values["type"] != "stage"):
         errors.append(FieldError("type", "a pipeline's stage field keeps its type"))
+    if current.type != "stage" and values.get("type") == "stage":
+        errors.append(FieldError("type", "stage fields come from pipelines"))
     if current.is_standard and ("key" in values or "type" in values):
         errors.append(FieldError("key", "a standard field keeps its key and type", "immutable"))
+    if current.type == "stage":
+        # The pipeline finds its field by key and its stages through the options.
+        errors += [
+            FieldError(k, "a pipeline's stage field keeps its key and pipeline", "immutable")
+            for k in ("key", "options")
+            if k in spec
+            and values.get(k, getattr(current, k)) != getattr(current, k)
+            and k not in {e.field for e in errors}
+        ]
     if errors:
         raise ValidationFailed.of(errors)
     dialect = _dialect(conn)
@@ -459,6 +480,13 @@ async def update_field(
             .where(scope, jsonsql.has_key(dialect, current.key))
             .values(data=jsonsql.rename_key(dialect, current.key, new_key))
         )
+        if current.key in obj.display_fields:
+            shown = [new_key if k == current.key else k for k in obj.display_fields]
+            await conn.execute(
+                sa.update(object_types)
+                .where(object_types.c.id == obj.id)
+                .values(display_fields=shown)
+            )
     if values.get("type", current.type) != current.type or "options" in spec:
         await _convert_values(conn, scope, obj, current, new_key, values)
     if values.get("indexed") or (values.get("unique") and not current.indexed):

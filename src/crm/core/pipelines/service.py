@@ -329,6 +329,8 @@ async def delete_pipeline(conn: AsyncConnection, principal: Principal, ref: str)
     meta = await metadata_for(conn, principal)
     pipeline = find_pipeline(meta, ref)
     obj = meta.objects_by_id[pipeline.object_type_id]
+    if obj.field(pipeline.key).is_standard:
+        raise Conflict(f"The standard pipeline {pipeline.label!r} cannot be deleted")
     await drop_field(conn, principal.workspace_id, obj, obj.field(pipeline.key))
     await conn.execute(sa.delete(pipelines).where(pipelines.c.id == pipeline.id))
     await append_event(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -152,8 +153,11 @@ class _Compiler:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise FieldValueError("must be an integer record id")
             return value
-        stamp = DateTime().parse(value, FieldContext(target.name, {}))
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        DateTime().parse(value, FieldContext(target.name, {}))  # refuses what is no datetime
+        # Compare to the microsecond: the stored form of a datetime field keeps only seconds,
+        # and a record's own timestamp given back must bound it exactly.
+        stamp = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
     def _compare(
         self, target: Target, expr: sa.ColumnElement[Any], op: str, value: Any
@@ -296,6 +300,23 @@ def encode_cursor(keys: list[SortKey], values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _cursor_value_ok(key: SortKey, value: Any) -> bool:
+    """Whether a sort value read from a cursor is one this sort key could have written."""
+    if value is None:
+        return True
+    if key.target.field is None and key.target.name in ("created_at", "updated_at", "archived_at"):
+        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    if isinstance(value, bool):
+        return key.target.field is not None
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if key.target.field is None:
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and "\x00" not in value
+
+
 def decode_cursor(keys: list[SortKey], cursor: str) -> list[Any]:
     """The sort values inside a cursor made by :func:`encode_cursor` for the same sort."""
     try:
@@ -303,6 +324,8 @@ def decode_cursor(keys: list[SortKey], cursor: str) -> list[Any]:
         doc = orjson.loads(raw)
         values = doc["v"]
         if doc["s"] != _signature(keys) or not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        if not all(_cursor_value_ok(k, v) for k, v in zip(keys, values, strict=True)):
             raise ValueError
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise ValidationFailed.of(

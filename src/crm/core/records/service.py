@@ -58,7 +58,7 @@ def ident(ref: str | int) -> sa.ColumnElement[bool]:
     """Match a record by integer id or UUID; NotFound for anything else."""
     if isinstance(ref, int) and not isinstance(ref, bool):
         return records.c.id == ref
-    if isinstance(ref, str) and ref.isdigit() and len(ref) < 19:
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) < 19:
         return records.c.id == int(ref)
     found = parse_uuid(ref) if isinstance(ref, str) else None
     if found is None:
@@ -184,8 +184,8 @@ async def _stage_events(
 ) -> None:
     """A stage move is its own event, carrying the pipeline and both stages."""
     for key, (before, after) in changes.items():
-        f = obj.fields[key]
-        if f.type != "stage":
+        f = obj.fields.get(key)  # changes may also hold owner_id, which is no field
+        if f is None or f.type != "stage":
             continue
         pipeline = meta.pipeline_of(f)
         old, new = pipeline.stage_by_uuid(before or ""), pipeline.stage_by_uuid(after or "")
@@ -633,7 +633,7 @@ def _where(
     if compiled is not None:
         clauses.append(compiled)
     if query.q is not None:
-        if not isinstance(query.q, str) or len(query.q) > 200:
+        if not isinstance(query.q, str) or len(query.q) > 200 or "\x00" in query.q:
             raise ValidationFailed.of([FieldError("q", "must be a string of at most 200")])
         if query.q.strip():
             clauses.append(rq.search_clause(query.q))
