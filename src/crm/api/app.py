@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm import __version__
-from crm.api.common.http import BodyLimit, bearer, json_response, unit
+from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
 from crm.api.native import access, events, links, notes, objects, pipelines, records
 from crm.api.native.errors import install, render_status
 from crm.api.native.workspace_openapi import for_workspace
@@ -82,7 +82,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             return json_response({"status": "unavailable"}, 503)
         return json_response({"status": "ok"})
 
-    return BodyLimit(app, settings.max_body_bytes, render_status)
+    return BodyLimit(JsonByDefault(app), settings.max_body_bytes, render_status)
 
 
 def create_from_env() -> Any:

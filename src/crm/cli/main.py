@@ -14,10 +14,11 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import ALL_SCOPES
-from crm.core.auth.service import create_api_key, create_user
+from crm.core.auth.service import create_api_key, create_user, user_id_by_email
 from crm.core.errors import CRMError
 from crm.core.workspaces.service import (
     count_workspaces,
@@ -25,7 +26,7 @@ from crm.core.workspaces.service import (
     find_workspace,
     owner_user_id,
 )
-from crm.db.engine import make_engine, transaction
+from crm.db.engine import async_url, make_engine, transaction
 from crm.db.migrate import upgrade
 from crm.settings import default_database_url
 
@@ -54,10 +55,21 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on std
 T = TypeVar("T")
 
 
+def _migrated(url: str | None) -> str:
+    """The database URL to use, migrated to the latest schema; exit 1 if it is not usable."""
+    database = url or default_database_url()
+    try:
+        async_url(database)
+    except (ValueError, ArgumentError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    upgrade(database)
+    return database
+
+
 def _run(url: str | None, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Migrate, then run ``work`` in one committed transaction; errors exit 1 with a message."""
-    database = url or default_database_url()
-    upgrade(database)
+    database = _migrated(url)
 
     async def main() -> T:
         engine = make_engine(database)
@@ -93,8 +105,7 @@ def serve(
     """Serve HTTP. On an empty database, first create a workspace and print its owner key."""
     import uvicorn
 
-    database = database_url or default_database_url()
-    upgrade(database)
+    database = _migrated(database_url)
 
     async def first_workspace(conn: AsyncConnection) -> dict[str, Any] | None:
         if await count_workspaces(conn):
@@ -126,7 +137,7 @@ def serve(
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply pending database migrations."""
-    upgrade(database_url or default_database_url())
+    _migrated(database_url)
     typer.echo("Database is up to date.")
 
 
@@ -158,17 +169,23 @@ def apikey_create(
     scope: Annotated[list[str] | None, typer.Option(help="A scope; repeat for more.")] = None,
     role: Annotated[str, typer.Option(help="owner, admin, agent or a custom role.")] = "owner",
     name: Annotated[str, typer.Option(help="A label for the key.")] = "API key",
+    user: Annotated[
+        str | None, typer.Option(help="Email of the user the key acts for (default: the owner).")
+    ] = None,
     as_json: Json = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Issue an API key acting as the workspace's owner user (every scope by default)."""
+    """Issue an API key (every scope by default) acting for a user, by default the owner."""
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
         ws = await find_workspace(conn, workspace)
+        acting = (
+            await user_id_by_email(conn, ws.id, user) if user else await owner_user_id(conn, ws.id)
+        )
         key = await create_api_key(
             conn,
             ws.id,
-            user_id=await owner_user_id(conn, ws.id),
+            user_id=acting,
             role=role,
             scopes=scope or [ALL_SCOPES],
             name=name,

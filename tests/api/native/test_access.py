@@ -668,14 +668,48 @@ async def test_bad_api_key_is_422(
     assert "ak_" not in answer.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="security: a key may issue a key with more scopes than it holds itself "
-    "(apikey:create alone mints a '*' key)",
-)
 async def test_a_key_cannot_issue_a_key_with_more_scopes(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
     narrow = bearer(await ws.add_key(scopes=["apikey:create"]))
     answer = await client.post(f"{API}/api-keys", json={"scopes": ["*"]}, headers=narrow)
     assert answer.status_code == 403, answer.text
+
+
+@pytest.mark.parametrize(
+    ("held", "asked", "status"),
+    [
+        (["apikey:create"], ["*"], 403),
+        (["apikey:create", "read:crm"], ["write:crm"], 403),
+        (["apikey:create", "read:crm"], ["contact:read"], 201),
+        (["apikey:create", "write:crm"], ["read:crm", "deal:delete"], 201),
+        (["apikey:create", "contact:*"], ["contact:*", "contact:update"], 201),
+        (["apikey:create", "contact:read"], ["contact:*"], 403),
+    ],
+)
+async def test_a_key_grants_only_scopes_it_holds(
+    client: httpx.AsyncClient, ws: Workspace, held: list[str], asked: list[str], status: int
+) -> None:
+    issuer = bearer(await ws.add_key(scopes=held))
+    answer = await client.post(f"{API}/api-keys", json={"scopes": asked}, headers=issuer)
+    assert answer.status_code == status, answer.text
+
+
+async def test_an_admin_cannot_make_owners(client: httpx.AsyncClient, ws: Workspace) -> None:
+    admin = bearer(await ws.add_key(role="admin", email="admin@example.com"))
+    owner_key = await client.post(
+        f"{API}/api-keys", json={"role": "owner", "scopes": ["read:crm"]}, headers=admin
+    )
+    assert owner_key.status_code == 403
+    owner_user = await client.post(
+        f"{API}/users",
+        json={"email": "boss@example.com", "name": "Boss", "role": "owner"},
+        headers=admin,
+    )
+    assert owner_user.status_code == 403
+    agent_user = await client.post(
+        f"{API}/users",
+        json={"email": "rep@example.com", "name": "Rep", "role": "agent"},
+        headers=admin,
+    )
+    assert agent_user.status_code == 201

@@ -171,7 +171,6 @@ async def test_notes_of_a_deleted_record_are_404(client: httpx.AsyncClient, ws: 
         ({"body": 42}, ["body"]),
         ({"body": "x" * 50_001}, ["body"]),
         ({"body": "Hi", "kind": "fax"}, ["kind"]),
-        ({"body": "Hi", "kind": "Call"}, ["kind"]),
         ({"body": "Hi", "occurred_at": "yesterday"}, ["occurred_at"]),
         ({"body": "Hi", "subject": "Re:"}, ["subject"]),
         ({"body": "", "kind": "fax", "occurred_at": "soon"}, ["body", "kind", "occurred_at"]),
@@ -248,3 +247,13 @@ async def test_notes_of_another_workspace_are_404(
     assert_error(answer, 404, "not_found")
     assert await notes(client, ws, url) == [note]
     assert await notes(client, other_ws, theirs) == []
+
+
+async def test_note_kind_ignores_case(client: httpx.AsyncClient, ws: Workspace) -> None:
+    contact = await client.post(
+        "/api/v1/objects/contact/records", json={"fields": {"first_name": "K"}}, headers=ws.auth
+    )
+    url = f"/api/v1/objects/contact/records/{contact.json()['id']}/notes"
+    answer = await client.post(url, json={"body": "Hi", "kind": "Call"}, headers=ws.auth)
+    assert answer.status_code == 201
+    assert answer.json()["kind"] == "call"

@@ -664,11 +664,12 @@ async def test_bulk_reports_bad_items_by_index(client: httpx.AsyncClient, ws: Wo
         {"fields": "Cy"},
         {"fields": {"first_name": "Cy"}, "extra": 1},
         {"fields": {"first_name": "Dee", "phone": "+1 415 555 0123"}},
+        "not an object",
     ]
     answer = await client.post(f"{CONTACTS}/bulk", json={"records": items}, headers=ws.auth)
     assert answer.status_code == 200, answer.text
     result = answer.json()
-    assert (result["created"], result["failed"]) == (3, 4)
+    assert (result["created"], result["failed"]) == (3, 5)
     assert [d["index"] for d in result["data"]] == list(range(len(items)))
     status = {d["index"]: d["status"] for d in result["data"]}
     assert [i for i, s in status.items() if s == "created"] == [0, 2, 6]
@@ -682,6 +683,7 @@ async def test_bulk_reports_bad_items_by_index(client: httpx.AsyncClient, ws: Wo
     ]
     assert [d["field"] for d in bad[4]["error"]["details"]] == ["fields"]
     assert [d["field"] for d in bad[5]["error"]["details"]] == ["item"]
+    assert [d["field"] for d in bad[7]["error"]["details"]] == ["item"]
 
     created = {d["index"]: d["record"] for d in result["data"] if d["status"] == "created"}
     assert created[0]["fields"]["email"] == "ada@example.com"

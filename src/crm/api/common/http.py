@@ -130,3 +130,21 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class JsonByDefault:
+    """ASGI middleware: a body sent without a Content-Type is read as JSON.
+
+    Clients that post JSON without declaring it (many scripts do) are then understood, and
+    a malformed body gets the same 400 as declared JSON does.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = scope["headers"]
+            if not any(name == b"content-type" for name, _ in headers):
+                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)

@@ -71,9 +71,19 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-async def _request_invalid(_request: Request, exc: Exception) -> Response:
+def _sends_other_than_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(media) and media != "application/json" and not media.endswith("+json")
+
+
+async def _request_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = exc.errors()
+    if _sends_other_than_json(request) and any(p["loc"][:1] == ("body",) for p in problems):
+        return json_response(
+            error_body("unsupported_media_type", "Send JSON with Content-Type: application/json"),
+            415,
+        )
     if any(p["type"] == "json_invalid" for p in problems):
         return json_response(
             error_body("malformed_request", "The request body is not valid JSON"), 400

@@ -136,7 +136,8 @@ class UpsertIn(Body):
 
 
 class BulkIn(Body):
-    records: list[dict[str, Any]]
+    #: Items are checked one by one, so one that is not even an object fails alone.
+    records: list[Any]
 
 
 class SearchIn(Body):

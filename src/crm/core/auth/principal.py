@@ -92,6 +92,22 @@ class Principal:
     def may_create(self, object_key: str) -> bool:
         return self._granted(object_key, None, "create")
 
+    def holds_scope(self, scope: str) -> bool:
+        """Whether this key's scopes cover ``scope``, so that it may grant it to another key."""
+        if ALL_SCOPES in self.scopes or scope in self.scopes:
+            return True
+        if scope == "read:crm":
+            return "write:crm" in self.scopes
+        resource, _, action = scope.partition(":")
+        if action == "*":
+            return f"{resource}:*" in self.scopes
+        return action in READ_ACTIONS | WRITE_ACTIONS and self.has_scope(resource, action)
+
+    def holds_permission(self, permission: str) -> bool:
+        """Whether this caller's role covers ``permission``, so that it may grant it."""
+        bundle, entity, action = permission.split(":")
+        return self._granted(bundle, entity, action)
+
     def manages(self, entity: str) -> bool:
         """Whether the role may manage ``entity`` (objects, users, apikeys, events, ...)."""
         return self._granted("admin", entity, "manage")

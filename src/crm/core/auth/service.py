@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.credentials import hash_password, key_digest, new_api_key
 from crm.core.auth.principal import PERMISSION, SCOPE, Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationFailed
+from crm.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import Email, FieldContext, FieldValueError
@@ -92,15 +99,43 @@ async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
     )
 
 
-async def role_id(conn: AsyncConnection, workspace_id: int, key: str) -> int:
-    """The id of the workspace's role keyed ``key``; a 422 naming ``role`` otherwise."""
+async def role_id(
+    conn: AsyncConnection, workspace_id: int, key: str, *, granted_by: Principal | None = None
+) -> int:
+    """The id of the workspace's role keyed ``key``; a 422 naming ``role`` otherwise.
+
+    With ``granted_by``, the caller must hold every permission of the role: nobody hands
+    out more than they have.
+    """
     found = (
         await conn.execute(
-            sa.select(roles.c.id).where(roles.c.workspace_id == workspace_id, roles.c.key == key)
+            sa.select(roles.c.id, roles.c.permissions).where(
+                roles.c.workspace_id == workspace_id, roles.c.key == key
+            )
+        )
+    ).first()
+    if found is None:
+        raise ValidationFailed.of([FieldError("role", f"no role {key!r} in this workspace")])
+    if granted_by is not None:
+        beyond = [p for p in found.permissions if not granted_by.holds_permission(p)]
+        if beyond:
+            raise PermissionDenied(
+                f"The role {key!r} has permissions you do not hold: {', '.join(beyond)}"
+            )
+    return int(found.id)
+
+
+async def user_id_by_email(conn: AsyncConnection, workspace_id: int, email: str) -> int:
+    """The id of the workspace's user with ``email``; NotFound otherwise."""
+    found = (
+        await conn.execute(
+            sa.select(users.c.id).where(
+                users.c.workspace_id == workspace_id, users.c.email == email.strip().lower()
+            )
         )
     ).scalar()
     if found is None:
-        raise ValidationFailed.of([FieldError("role", f"no role {key!r} in this workspace")])
+        raise NotFound(f"No user {email!r} in this workspace")
     return int(found)
 
 
@@ -163,7 +198,7 @@ async def create_user(
     ).first()
     if taken:
         raise Conflict(f"A user with email {address} already exists")
-    rid = await role_id(conn, workspace_id, role)
+    rid = await role_id(conn, workspace_id, role, granted_by=actor)
     uid = uuid7()
     user_id = (
         await conn.execute(
@@ -207,7 +242,10 @@ async def create_api_key(
         )
     if len(name) > 200:
         raise ValidationFailed.of([FieldError("name", "must be at most 200 characters")])
-    rid = await role_id(conn, workspace_id, role)
+    beyond = [s for s in scopes if actor is not None and not actor.holds_scope(s)]
+    if beyond:
+        raise PermissionDenied(f"You cannot grant scopes you do not hold: {', '.join(beyond)}")
+    rid = await role_id(conn, workspace_id, role, granted_by=actor)
     raw = new_api_key()
     uid = uuid7()
     await conn.execute(

@@ -17,7 +17,8 @@ from crm.core.metadata.model import (
 )
 from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
 
-_cache: dict[int, WorkspaceMeta] = {}
+#: Per process; keyed by database and workspace, so one process may serve several databases.
+_cache: dict[tuple[str, int], WorkspaceMeta] = {}
 
 
 async def bump_version(conn: AsyncConnection, workspace_id: int) -> None:
@@ -139,10 +140,11 @@ async def cached(conn: AsyncConnection, workspace_id: int, version: int) -> Work
     Only a load whose version matches the committed one the caller authenticated with is
     cached, so an uncommitted change never lands in the cache.
     """
-    hit = _cache.get(workspace_id)
+    slot = (conn.engine.url.render_as_string(), workspace_id)
+    hit = _cache.get(slot)
     if hit is not None and hit.version == version:
         return hit
     meta = await load(conn, workspace_id)
     if meta.version == version:
-        _cache[workspace_id] = meta
+        _cache[slot] = meta
     return meta

@@ -282,13 +282,14 @@ def check_field_spec(
         if flag in spec:
             out[flag] = spec[flag]
     if "group" in spec:
-        if not isinstance(spec["group"], str) or not spec["group"].strip():
-            errors.append(FieldError("group", "must be a non-empty string"))
+        if not isinstance(spec["group"], str) or not 0 < len(spec["group"].strip()) <= 100:
+            errors.append(FieldError("group", "must be 1 to 100 characters"))
         else:
             out["group"] = spec["group"].strip()
     if "position" in spec:
-        if not isinstance(spec["position"], int) or isinstance(spec["position"], bool):
-            errors.append(FieldError("position", "must be an integer"))
+        position = spec["position"]
+        if not isinstance(position, int) or isinstance(position, bool) or abs(position) >= 2**31:
+            errors.append(FieldError("position", "must be an integer below 2,147,483,648"))
         else:
             out["position"] = spec["position"]
     kind = FIELD_TYPES[type_name]

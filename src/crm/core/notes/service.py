@@ -51,6 +51,7 @@ def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             out["body"] = body
     if "kind" in spec or creating:
         kind = spec.get("kind", "note")
+        kind = kind.lower() if isinstance(kind, str) else kind
         if kind not in NOTE_KINDS:
             errors.append(FieldError("kind", "must be one of " + ", ".join(NOTE_KINDS)))
         out["kind"] = kind
