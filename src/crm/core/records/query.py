@@ -252,10 +252,17 @@ def sort_param(text: str | None) -> list[dict[str, str]]:
 
 
 def order_by(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY terms. A NOT NULL column gets no NULLS clause: PostgreSQL would then not
+    scan its index backwards (an index is ASC NULLS LAST; DESC NULLS LAST is not its
+    reverse), and the order is the same without one."""
     out: list[sa.ColumnElement[Any]] = []
     for key in keys:
         expr = key.target.expr(dialect)
-        out.append(expr.desc().nulls_last() if key.descending else expr.asc().nulls_first())
+        column = key.target.column
+        if isinstance(column, sa.Column) and not column.nullable:
+            out.append(expr.desc() if key.descending else expr.asc())
+        else:
+            out.append(expr.desc().nulls_last() if key.descending else expr.asc().nulls_first())
     return out
 
 
