@@ -64,12 +64,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for an operator-written database URL."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
-        engine = create_async_engine(target, json_serializer=_json_dumps)
+        engine = create_async_engine(
+            target, json_serializer=_json_dumps, json_deserializer=orjson.loads
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         target,
         json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        # asyncpg prepares every statement; after five runs PostgreSQL would switch to a
+        # generic plan that ignores the workspace and values and can pick the wrong index
+        # (a score range at 1M records: 112 ms generic, 2 ms custom). Planning costs ~0.3 ms.
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,

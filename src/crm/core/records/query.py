@@ -266,10 +266,33 @@ def order_by(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
     return out
 
 
-def _after(expr: sa.ColumnElement[Any], value: Any, descending: bool) -> sa.ColumnElement[bool]:
+def _nullable(key: SortKey) -> bool:
+    column = key.target.column
+    return not (isinstance(column, sa.Column) and not column.nullable)
+
+
+def _after(key: SortKey, expr: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
     if value is None:
-        return sa.false() if descending else expr.is_not(None)
-    return sa.or_(expr < value, expr.is_(None)) if descending else expr > value
+        return sa.false() if key.descending else expr.is_not(None)
+    before: sa.ColumnElement[bool] = expr < value
+    if key.descending:
+        return sa.or_(before, expr.is_(None)) if _nullable(key) else before
+    beyond: sa.ColumnElement[bool] = expr > value
+    return beyond
+
+
+def _range_start(
+    key: SortKey, expr: sa.ColumnElement[Any], value: Any
+) -> sa.ColumnElement[bool] | None:
+    """A bound on the leading sort key alone, implied by the cursor, that lets both
+    databases start their index scan at the cursor instead of filtering every earlier row."""
+    if value is None:
+        return expr.is_(None) if key.descending else None
+    at_most: sa.ColumnElement[bool] = expr <= value
+    if key.descending:
+        return sa.or_(at_most, expr.is_(None)) if _nullable(key) else at_most
+    at_least: sa.ColumnElement[bool] = expr >= value
+    return at_least
 
 
 def _equal(expr: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
@@ -282,8 +305,9 @@ def keyset(keys: list[SortKey], values: list[Any], dialect: str) -> sa.ColumnEle
     clauses = []
     for i, key in enumerate(keys):
         prior = [_equal(keys[j].target.expr(dialect), bound[j]) for j in range(i)]
-        clauses.append(sa.and_(*prior, _after(key.target.expr(dialect), bound[i], key.descending)))
-    return sa.or_(*clauses)
+        clauses.append(sa.and_(*prior, _after(key, key.target.expr(dialect), bound[i])))
+    start = _range_start(keys[0], keys[0].target.expr(dialect), bound[0])
+    return sa.or_(*clauses) if start is None else sa.and_(start, sa.or_(*clauses))
 
 
 def _bind_cursor_value(key: SortKey, value: Any, dialect: str) -> Any:
