@@ -69,6 +69,52 @@ def _check_attributes(raw: Any) -> dict[str, Any]:
     return raw
 
 
+@dataclass(frozen=True)
+class _Ends:
+    """Both ends of one link, resolved within the caller's scope."""
+
+    obj: ObjectMeta
+    field: FieldMeta
+    target_obj: ObjectMeta
+    record: Record
+    target: Record
+
+    def row(self, workspace_id: int) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            record_links.c.workspace_id == workspace_id,
+            record_links.c.field_id == self.field.id,
+            record_links.c.from_id == self.record.id,
+            record_links.c.to_id == self.target.id,
+        )
+
+    def payload(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "record": str(self.record.uuid),
+            "object": self.obj.key,
+            "field": self.field.key,
+            "target": str(self.target.uuid),
+            "target_object": self.target_obj.key,
+            **extra,
+        }
+
+
+async def _ends(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    field_key: str,
+    target_ref: str | int,
+) -> _Ends:
+    """Resolve a link's ends for a change: the caller must be able to edit the record."""
+    meta, obj = await context(conn, principal, object_key, "update")
+    f, target_obj = _link_field(meta, obj, field_key)
+    record = await get_record(conn, principal, obj.key, ref)
+    require_reach(principal, record, "edit")
+    target = await get_record(conn, principal, target_obj.key, target_ref)
+    return _Ends(obj, f, target_obj, record, target)
+
+
 async def set_link(
     conn: AsyncConnection,
     principal: Principal,
@@ -80,60 +126,40 @@ async def set_link(
     attributes: Any = None,
 ) -> tuple[Link, bool]:
     """Link a record to another, or replace the link's attributes; True when newly made."""
-    meta, obj = await context(conn, principal, object_key, "update")
-    f, target_obj = _link_field(meta, obj, field_key)
-    record = await get_record(conn, principal, obj.key, ref)
-    require_reach(principal, record, "edit")
-    target = await get_record(conn, principal, target_obj.key, target_ref)
+    ends = await _ends(conn, principal, object_key, ref, field_key, target_ref)
     values = _check_attributes(attributes)
     now = utcnow()
+    where = ends.row(principal.workspace_id)
     existing = (
-        await conn.execute(
-            sa.select(record_links.c.id, record_links.c.created_at).where(
-                record_links.c.workspace_id == principal.workspace_id,
-                record_links.c.field_id == f.id,
-                record_links.c.from_id == record.id,
-                record_links.c.to_id == target.id,
-            )
-        )
+        await conn.execute(sa.select(record_links.c.id, record_links.c.created_at).where(where))
     ).first()
     if existing is None:
         await conn.execute(
             sa.insert(record_links).values(
                 workspace_id=principal.workspace_id,
-                field_id=f.id,
-                from_id=record.id,
-                to_id=target.id,
+                field_id=ends.field.id,
+                from_id=ends.record.id,
+                to_id=ends.target.id,
                 attributes=values,
                 created_at=now,
                 updated_at=now,
             )
         )
-        created_at = now
     else:
         await conn.execute(
-            sa.update(record_links)
-            .where(record_links.c.id == existing.id)
-            .values(attributes=values, updated_at=now)
+            sa.update(record_links).where(where).values(attributes=values, updated_at=now)
         )
-        created_at = existing.created_at
     await append_event(
         conn,
         principal.workspace_id,
         "link.added" if existing is None else "link.updated",
         actor=principal,
-        object_type_id=obj.id,
-        record_id=record.id,
-        payload={
-            "record": str(record.uuid),
-            "object": obj.key,
-            "field": f.key,
-            "target": str(target.uuid),
-            "target_object": target_obj.key,
-            "attributes": values,
-        },
+        object_type_id=ends.obj.id,
+        record_id=ends.record.id,
+        payload=ends.payload(attributes=values),
     )
-    return Link(f, target, values, created_at, now), existing is None
+    created_at = now if existing is None else existing.created_at
+    return Link(ends.field, ends.target, values, created_at, now), existing is None
 
 
 async def remove_link(
@@ -145,19 +171,8 @@ async def remove_link(
     target_ref: str | int,
 ) -> None:
     """Remove a link; NotFound when there is none."""
-    meta, obj = await context(conn, principal, object_key, "update")
-    f, target_obj = _link_field(meta, obj, field_key)
-    record = await get_record(conn, principal, obj.key, ref)
-    require_reach(principal, record, "edit")
-    target = await get_record(conn, principal, target_obj.key, target_ref)
-    result = await conn.execute(
-        sa.delete(record_links).where(
-            record_links.c.workspace_id == principal.workspace_id,
-            record_links.c.field_id == f.id,
-            record_links.c.from_id == record.id,
-            record_links.c.to_id == target.id,
-        )
-    )
+    ends = await _ends(conn, principal, object_key, ref, field_key, target_ref)
+    result = await conn.execute(sa.delete(record_links).where(ends.row(principal.workspace_id)))
     if result.rowcount == 0:
         raise NotFound("Link not found")
     await append_event(
@@ -165,15 +180,9 @@ async def remove_link(
         principal.workspace_id,
         "link.removed",
         actor=principal,
-        object_type_id=obj.id,
-        record_id=record.id,
-        payload={
-            "record": str(record.uuid),
-            "object": obj.key,
-            "field": f.key,
-            "target": str(target.uuid),
-            "target_object": target_obj.key,
-        },
+        object_type_id=ends.obj.id,
+        record_id=ends.record.id,
+        payload=ends.payload(),
     )
 
 
