@@ -138,5 +138,21 @@ async def other_ws(engine: AsyncEngine) -> Workspace:
     return await new_workspace(engine, "Globex")
 
 
+def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An error answer in the native shape, with this status and code; its ``error`` object."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    error = answer.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    return dict(error)
+
+
+def detail_fields(answer: httpx.Response) -> list[str]:
+    """The ``field`` of each detail of an error answer."""
+    return [d["field"] for d in answer.json()["error"]["details"]]
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}

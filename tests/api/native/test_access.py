@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Workspace, bearer
+from tests.conftest import Workspace, assert_error, bearer
 
 API = "/api/v1"
 CALLERS = ("owner", "admin", "agent", "reader", "foreign")
@@ -24,15 +24,6 @@ CALLERS = ("owner", "admin", "agent", "reader", "foreign")
 def ok(answer: httpx.Response, status: int = 200) -> Any:
     assert answer.status_code == status, answer.text
     return None if status == 204 else answer.json()
-
-
-def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/json")
-    error = answer.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    return dict(error)
 
 
 async def caller_headers(name: str, ws: Workspace, other_ws: Workspace) -> dict[str, str]:

@@ -8,25 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, assert_error, detail_fields
 
 API = "/api/v1"
 CONTACTS = f"{API}/objects/contact/records"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    return dict(error)
-
-
-def detail_fields(answer: httpx.Response) -> list[str]:
-    return sorted(d["field"] for d in answer.json()["error"]["details"])
 
 
 async def contact(client: httpx.AsyncClient, ws: Workspace, name: str = "Ada") -> str:

@@ -7,27 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, assert_error, detail_fields
 
 API = "/api/v1"
 STANDARD = ["contact", "company", "lead", "deal", "case", "task"]
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def detail_fields(answer: httpx.Response) -> list[str]:
-    """The ``field`` of each detail of an error answer."""
-    return [d["field"] for d in answer.json()["error"]["details"]]
-
-
-def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    return dict(error)
 
 
 async def make_object(

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, assert_error, detail_fields
 
 API = "/api/v1"
 SALES = {
@@ -24,18 +24,6 @@ SALES = {
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def detail_fields(answer: httpx.Response) -> list[str]:
-    return [d["field"] for d in answer.json()["error"]["details"]]
-
-
-def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    return dict(error)
 
 
 async def make_pipeline(client: httpx.AsyncClient, ws: Workspace, **changes: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ change in the caller's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -226,6 +227,22 @@ async def _prepare(
     return data
 
 
+def _inserted(obj: ObjectMeta, row: dict[str, Any]) -> Record:
+    """The record just inserted from ``row`` (see :func:`_row`)."""
+    return Record(
+        id=row["id"],
+        uuid=row["uuid"],
+        object=obj,
+        owner_id=row["owner_id"],
+        data=row["data"],
+        display_name=row["display_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        archived_at=None,
+        deleted_at=None,
+    )
+
+
 def _row(
     principal: Principal, obj: ObjectMeta, data: dict[str, Any], owner: int | None, now: Any
 ) -> dict[str, Any]:
@@ -275,18 +292,7 @@ async def create_record(
         payload=_record_payload(row["uuid"], obj, row["display_name"]),
     )
     await _stage_events(conn, principal, meta, obj, row["id"], row["uuid"], _changes({}, data))
-    return Record(
-        id=row["id"],
-        uuid=row["uuid"],
-        object=obj,
-        owner_id=owner_id,
-        data=data,
-        display_name=row["display_name"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        archived_at=None,
-        deleted_at=None,
-    )
+    return _inserted(obj, row)
 
 
 async def get_record(
@@ -350,18 +356,7 @@ async def update_record(
         payload=_record_payload(record.uuid, obj, name),
     )
     await _stage_events(conn, principal, meta, obj, record.id, record.uuid, changes)
-    return Record(
-        id=record.id,
-        uuid=record.uuid,
-        object=obj,
-        owner_id=owner_id,
-        data=data,
-        display_name=name,
-        created_at=record.created_at,
-        updated_at=now,
-        archived_at=record.archived_at,
-        deleted_at=None,
-    )
+    return replace(record, owner_id=owner_id, data=data, display_name=name, updated_at=now)
 
 
 def _user_uuid(meta: WorkspaceMeta, user_id: int | None) -> str | None:
@@ -386,19 +381,7 @@ async def _set_state(
         record_id=record.id,
         payload=_record_payload(record.uuid, record.object, record.display_name),
     )
-    state = {"archived_at": record.archived_at, "deleted_at": record.deleted_at, **values}
-    return Record(
-        id=record.id,
-        uuid=record.uuid,
-        object=record.object,
-        owner_id=record.owner_id,
-        data=record.data,
-        display_name=record.display_name,
-        created_at=record.created_at,
-        updated_at=now,
-        archived_at=state["archived_at"],
-        deleted_at=state["deleted_at"],
-    )
+    return replace(record, updated_at=now, **values)
 
 
 async def delete_record(
@@ -534,18 +517,7 @@ async def bulk_create(
         out.append(
             BulkItem(
                 item.index,
-                record=Record(
-                    id=row["id"],
-                    uuid=row["uuid"],
-                    object=obj,
-                    owner_id=row["owner_id"],
-                    data=row["data"],
-                    display_name=row["display_name"],
-                    created_at=now,
-                    updated_at=now,
-                    archived_at=None,
-                    deleted_at=None,
-                ),
+                record=_inserted(obj, row),
             )
         )
     return out
