@@ -15,7 +15,16 @@ from starlette.responses import Response
 
 from crm import __version__
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
-from crm.api.native import access, events, links, notes, objects, pipelines, records
+from crm.api.native import (
+    access,
+    events,
+    links,
+    notes,
+    objects,
+    pipelines,
+    records,
+    viewers,
+)
 from crm.api.native.errors import install, render_status
 from crm.api.native.workspace_openapi import for_workspace
 from crm.core.metadata.service import metadata_for
@@ -57,7 +66,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     )
     app.state.engine = engine
     install(app)
-    for module in (objects, records, links, notes, pipelines, events, access):
+    for module in (objects, records, links, viewers, notes, pipelines, events, access):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/openapi.json", include_in_schema=False)

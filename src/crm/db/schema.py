@@ -103,6 +103,7 @@ object_types = sa.Table(
     sa.Column("plural_label", sa.String(200), nullable=False),
     sa.Column("is_standard", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("display_fields", JSONDoc, nullable=False),
+    sa.Column("duplicates", JSONDoc),
     _created(),
     sa.UniqueConstraint("workspace_id", "key"),
 )
@@ -182,6 +183,7 @@ records = sa.Table(
     sa.Column("data", JSONDoc, nullable=False),
     sa.Column("display_name", sa.String(500), nullable=False, server_default=""),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("unmapped", JSONDoc),
     sa.Column("created_by", BigId),
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False),
@@ -240,6 +242,17 @@ record_links = sa.Table(
     sa.Index("ix_record_links_to", "workspace_id", "field_id", "to_id"),
 )
 
+record_viewers = sa.Table(
+    "record_viewers",
+    metadata,
+    _workspace(),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("user_id", BigId, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("workspace_id", "record_id", "user_id"),
+    sa.Index("ix_record_viewers_user", "workspace_id", "user_id", "record_id"),
+)
+
 sequences = sa.Table(
     "sequences",
     metadata,
@@ -275,6 +288,7 @@ notes = sa.Table(
     sa.Column("record_id", BigId, nullable=False),
     sa.Column("author_id", BigId),
     sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("tag", sa.String(64)),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("occurred_at", UTCDateTime, nullable=False),
     _created(),

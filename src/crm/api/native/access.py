@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
+from crm.api.native import render
 from crm.api.native.deps import read, write
 from crm.api.native.schemas import ApiKeyIn, UserIn
 from crm.core.auth import service as auth
@@ -37,12 +38,7 @@ async def list_users(request: Request) -> Response:
         p.require_scope("user", "list")
         meta = await metadata_for(conn, p)
     return json_response(
-        {
-            "data": [
-                {"id": str(u.uuid), "email": u.email, "name": u.name, "active": u.active}
-                for u in sorted(meta.users.values(), key=lambda u: u.id)
-            ]
-        }
+        {"data": [render.user(u) for u in sorted(meta.users.values(), key=lambda u: u.id)]}
     )
 
 

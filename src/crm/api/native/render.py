@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.core.events.service import Event
-from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, WorkspaceMeta
+from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, UserMeta, WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
 from crm.core.records.values import render_fields
@@ -16,12 +16,17 @@ def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
     return str(user.uuid) if user else None
 
 
+def user(u: UserMeta) -> dict[str, Any]:
+    return {"id": str(u.uuid), "email": u.email, "name": u.name, "active": u.active}
+
+
 def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:
     return {
         "id": str(r.uuid),
         "object": r.object.key,
         "display_name": r.display_name,
         "fields": render_fields(meta, r.object, r.data),
+        "unmapped": r.unmapped,
         "owner_id": _user(meta, r.owner_id),
         "created_at": r.created_at,
         "updated_at": r.updated_at,
@@ -55,6 +60,10 @@ def object_type(o: ObjectMeta, *, with_fields: bool = True) -> dict[str, Any]:
         "plural_label": o.plural_label,
         "standard": o.is_standard,
         "display_fields": list(o.display_fields),
+        "duplicates": {
+            "policy": o.duplicate_rule.policy,
+            "match": list(o.duplicate_rule.match),
+        },
     }
     if with_fields:
         out["fields"] = [field(f) for f in o.ordered_fields]
@@ -88,6 +97,7 @@ def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
         "record_id": str(n.record.uuid),
         "object": n.record.object.key,
         "kind": n.kind,
+        "tag": n.tag,
         "body": n.body,
         "author_id": _user(meta, n.author_id),
         "occurred_at": n.occurred_at,

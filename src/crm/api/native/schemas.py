@@ -56,18 +56,27 @@ class Body(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
+class DuplicatesIn(Body):
+    """What intake does when a record's match fields equal another record's."""
+
+    policy: Literal["create", "update", "skip"] = "update"
+    match: list[str] | None = Field(None, examples=[["email", "phone"]])
+
+
 class ObjectIn(Body):
     key: str = Field(examples=["property"])
     label: str = Field(examples=["Property"])
     plural_label: str | None = None
     display_fields: list[str] = []
     fields: list[dict[str, Any]] = []
+    duplicates: DuplicatesIn | None = None
 
 
 class ObjectPatch(Body):
     label: str | None = None
     plural_label: str | None = None
     display_fields: list[str] | None = None
+    duplicates: DuplicatesIn | None = None
 
 
 class FieldIn(Body):
@@ -119,6 +128,12 @@ class PipelinePatch(Body):
     stages: list[StageIn] | None = None
 
 
+class StageMoveIn(Body):
+    stage: str = Field(examples=["Won"])
+    #: A pipeline key or id; needed only when the object has several pipelines.
+    pipeline: str | None = Field(None, examples=["stage"])
+
+
 class RecordIn(Body):
     fields: dict[str, Any] = Field(examples=[{"first_name": "Ada", "email": "ada@example.com"}])
     owner_id: str | None = None
@@ -157,15 +172,21 @@ class CountIn(Body):
     archived: Literal["exclude", "include", "only"] = "exclude"
 
 
+class ViewersIn(Body):
+    users: list[str] = Field(examples=[["sam@acme.com"]])
+
+
 class NoteIn(Body):
     body: str
     kind: str = "note"
+    tag: str | None = None
     occurred_at: str | None = None
 
 
 class NotePatch(Body):
     body: str | None = None
     kind: str | None = None
+    tag: str | None = None
     occurred_at: str | None = None
 
 

@@ -18,7 +18,14 @@ from crm.core.clock import utcnow
 from crm.core.metadata.model import WorkspaceMeta
 from crm.db.schema import events
 
-__all__ = ["Event", "append_event", "changes_since", "record_timeline"]
+__all__ = [
+    "Event",
+    "append_event",
+    "append_many",
+    "changes_since",
+    "event_row",
+    "record_timeline",
+]
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,32 @@ async def append_event(
     )
 
 
+def event_row(
+    principal: Principal,
+    type_: str,
+    *,
+    at: datetime,
+    object_type_id: int | None = None,
+    record_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event as a row for :func:`append_many`, acted by ``principal``."""
+    return {
+        "workspace_id": principal.workspace_id,
+        "type": type_,
+        "object_type_id": object_type_id,
+        "record_id": record_id,
+        "actor_user_id": principal.user_id,
+        "actor_key_id": principal.key_id,
+        "changes": changes,
+        "payload": payload or {},
+        "created_at": at,
+    }
+
+
 async def append_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Append a batch of events (bulk writes) in one statement."""
+    """Append a batch of events (bulk writes, see :func:`event_row`) in one statement."""
     if rows:
         await conn.execute(sa.insert(events), rows)
 

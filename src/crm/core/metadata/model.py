@@ -75,6 +75,23 @@ class PipelineMeta:
         return next((s for s in self.stages if str(s.uuid) == value), None)
 
 
+#: Field types that identify a person or company on intake, matched by default.
+DUPLICATE_KEY_TYPES = ("email", "phone")
+DUPLICATE_POLICIES = ("create", "update", "skip")
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """What intake does with a record whose ``match`` field values another record holds.
+
+    ``update`` merges the new values into the existing record, ``skip`` leaves it as it is,
+    ``create`` stores a new record anyway and reports the one it duplicates.
+    """
+
+    policy: str
+    match: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class ObjectMeta:
     id: int
@@ -85,6 +102,16 @@ class ObjectMeta:
     is_standard: bool
     display_fields: tuple[str, ...]
     fields: dict[str, FieldMeta]
+    duplicates: DuplicateRule | None = None
+
+    @property
+    def duplicate_rule(self) -> DuplicateRule:
+        """The configured rule, or by default: update on a matching email or phone field."""
+        if self.duplicates is not None:
+            match = tuple(k for k in self.duplicates.match if k in self.fields)
+            return DuplicateRule(self.duplicates.policy, match)
+        keys = tuple(f.key for f in self.ordered_fields if f.type in DUPLICATE_KEY_TYPES)
+        return DuplicateRule("update", keys)
 
     def field(self, key: str) -> FieldMeta:
         try:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.model import (
+    DuplicateRule,
     FieldMeta,
     ObjectMeta,
     PipelineMeta,
@@ -69,6 +70,11 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
             is_standard=r["is_standard"],
             display_fields=tuple(r["display_fields"]),
             fields=by_object.get(r["id"], {}),
+            duplicates=(
+                DuplicateRule(r["duplicates"]["policy"], tuple(r["duplicates"]["match"]))
+                if r["duplicates"]
+                else None
+            ),
         )
         for r in (
             await conn.execute(

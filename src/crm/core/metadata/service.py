@@ -19,7 +19,13 @@ from crm.core.events import append_event
 from crm.core.ids import uuid7
 from crm.core.metadata import repository
 from crm.core.metadata.fieldtypes import FIELD_TYPES, FieldContext, FieldValueError
-from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.metadata.model import (
+    DUPLICATE_KEY_TYPES,
+    DUPLICATE_POLICIES,
+    FieldMeta,
+    ObjectMeta,
+    WorkspaceMeta,
+)
 from crm.core.metadata.validation import check_flag, check_key, check_label
 from crm.db import jsonsql
 from crm.db.schema import fields, object_types, records
@@ -74,8 +80,51 @@ async def get_object(conn: AsyncConnection, principal: Principal, key: str) -> O
     return (await metadata_for(conn, principal)).object(key)
 
 
+async def _rename_in_object(conn: AsyncConnection, obj: ObjectMeta, old: str, new: str) -> None:
+    """Follow a field's new key in the object's display fields and duplicate rule."""
+    values: dict[str, Any] = {}
+    if old in obj.display_fields:
+        values["display_fields"] = [new if k == old else k for k in obj.display_fields]
+    if obj.duplicates is not None and old in obj.duplicates.match:
+        values["duplicates"] = {
+            "policy": obj.duplicates.policy,
+            "match": [new if k == old else k for k in obj.duplicates.match],
+        }
+    if values:
+        await conn.execute(
+            sa.update(object_types).where(object_types.c.id == obj.id).values(**values)
+        )
+
+
+def _check_duplicate_rule(obj: ObjectMeta, rule: Any) -> dict[str, Any]:
+    """A duplicate rule ``{"policy", "match"}`` for ``obj``, checked; ValidationFailed if not."""
+    errors = []
+    if not isinstance(rule, dict) or set(rule) - {"policy", "match"}:
+        raise ValidationFailed.of(
+            [FieldError("duplicates", "must be an object with policy and match")]
+        )
+    policy = rule.get("policy", obj.duplicate_rule.policy)
+    if policy not in DUPLICATE_POLICIES:
+        errors.append(
+            FieldError("duplicates.policy", "must be one of " + ", ".join(DUPLICATE_POLICIES))
+        )
+    match = rule.get("match", list(obj.duplicate_rule.match))
+    if not isinstance(match, list) or not all(isinstance(k, str) for k in match):
+        errors.append(FieldError("duplicates.match", "must be a list of field keys"))
+        match = []
+    for key in match:
+        f = obj.fields.get(key)
+        if f is None:
+            errors.append(FieldError("duplicates.match", f"no field {key!r} on {obj.key}"))
+        elif f.type not in INDEXABLE or f.holds_links:
+            errors.append(FieldError("duplicates.match", f"a {f.type} field cannot be matched"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    return {"policy": policy, "match": list(dict.fromkeys(match))}
+
+
 def _check_object_spec(spec: dict[str, Any], *, creating: bool) -> list[FieldError]:
-    allowed = {"key", "label", "plural_label", "display_fields"}
+    allowed = {"key", "label", "plural_label", "display_fields", "duplicates"}
     errors = [FieldError(k, "unknown attribute", "unknown") for k in spec if k not in allowed]
     if creating or "key" in spec:
         errors += check_key(spec.get("key"))
@@ -162,7 +211,22 @@ async def create_object(
             ) from None
     created = (await fresh_metadata(conn, principal.workspace_id)).object(spec["key"])
     _check_display_fields(created, created.display_fields)
+    if "duplicates" in spec:
+        rule = _check_duplicate_rule(created, spec["duplicates"])
+        await _index_match_fields(conn, created, rule)
+        await conn.execute(
+            sa.update(object_types).where(object_types.c.id == object_id).values(duplicates=rule)
+        )
+        await repository.bump_version(conn, principal.workspace_id)
+        created = (await fresh_metadata(conn, principal.workspace_id)).object(spec["key"])
     return created
+
+
+async def _index_match_fields(conn: AsyncConnection, obj: ObjectMeta, rule: dict[str, Any]) -> None:
+    """Intake looks records up by the rule's fields: make sure they are indexed."""
+    for key in rule["match"]:
+        if not obj.fields[key].indexed:
+            await ensure_index(conn, key)
 
 
 def plural(label: str) -> str:
@@ -199,6 +263,10 @@ async def update_object(
     if "display_fields" in spec:
         _check_display_fields(obj, spec["display_fields"])
     values = {k: v.strip() if isinstance(v, str) else v for k, v in spec.items()}
+    if "duplicates" in values:
+        rule = _check_duplicate_rule(obj, values["duplicates"])
+        await _index_match_fields(conn, obj, rule)
+        values["duplicates"] = rule
     if values:
         await conn.execute(
             sa.update(object_types).where(object_types.c.id == obj.id).values(**values)
@@ -355,7 +423,8 @@ async def insert_field(
         "required": values.get("required", False),
         "unique": values.get("unique", False),
         "searchable": values.get("searchable", kind.searchable),
-        "indexed": values.get("indexed", False) or values.get("unique", False),
+        "indexed": values.get("indexed", values["type"] in DUPLICATE_KEY_TYPES)
+        or values.get("unique", False),
         "is_standard": is_standard,
         "default": values.get("default"),
         "options": values.get("options", {}),
@@ -481,13 +550,7 @@ async def update_field(
             .where(scope, jsonsql.has_key(dialect, current.key))
             .values(data=jsonsql.rename_key(dialect, current.key, new_key))
         )
-        if current.key in obj.display_fields:
-            shown = [new_key if k == current.key else k for k in obj.display_fields]
-            await conn.execute(
-                sa.update(object_types)
-                .where(object_types.c.id == obj.id)
-                .values(display_fields=shown)
-            )
+        await _rename_in_object(conn, obj, current.key, new_key)
     if values.get("type", current.type) != current.type or "options" in spec:
         await _convert_values(conn, scope, obj, current, new_key, values)
     if values.get("indexed") or (values.get("unique") and not current.indexed):

@@ -13,6 +13,7 @@ from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
+from crm.core.events.service import append_many, event_row
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.records.model import Record
@@ -21,6 +22,7 @@ from crm.db.schema import notes
 
 NOTE_KINDS = ("note", "call", "meeting", "email", "sms", "task")
 MAX_BODY = 50_000
+MAX_TAG = 64
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class Note:
     occurred_at: datetime
     created_at: datetime
     updated_at: datetime
+    tag: str | None = None
 
 
 def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     errors = [
         FieldError(k, "unknown attribute", "unknown")
         for k in spec
-        if k not in ("body", "kind", "occurred_at")
+        if k not in ("body", "kind", "occurred_at", "tag")
     ]
     out: dict[str, Any] = {}
     if creating or "body" in spec:
@@ -55,6 +58,12 @@ def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         if kind not in NOTE_KINDS:
             errors.append(FieldError("kind", "must be one of " + ", ".join(NOTE_KINDS)))
         out["kind"] = kind
+    if "tag" in spec:
+        tag = spec["tag"]
+        if tag is not None and (not isinstance(tag, str) or len(tag.strip()) > MAX_TAG):
+            errors.append(FieldError("tag", f"must be text of at most {MAX_TAG} characters"))
+        else:
+            out["tag"] = tag.strip() if isinstance(tag, str) and tag.strip() else None
     if spec.get("occurred_at") is not None:
         try:
             stamp = DateTime().parse(spec["occurred_at"], FieldContext("occurred_at", {}))
@@ -115,6 +124,60 @@ async def add_note(
         row["occurred_at"],
         now,
         now,
+        row.get("tag"),
+    )
+
+
+def check_note(spec: dict[str, Any]) -> dict[str, Any]:
+    """A new note's checked values (``body``, ``kind``, ``tag``); ValidationFailed otherwise."""
+    return _check(spec, creating=True)
+
+
+async def attach_notes(
+    conn: AsyncConnection, principal: Principal, pairs: list[tuple[Record, dict[str, Any]]]
+) -> None:
+    """Add checked notes (see :func:`check_note`) to records the caller has just written.
+
+    One insert and one batch of events for all of them, for intake of many records at once.
+    """
+    if not pairs:
+        return
+    principal.require_scope("note", "create")
+    now = utcnow()
+    rows = [
+        {
+            "workspace_id": principal.workspace_id,
+            "uuid": uuid7(),
+            "record_id": record.id,
+            "author_id": principal.user_id,
+            "kind": values.get("kind", "note"),
+            "tag": values.get("tag"),
+            "body": values["body"],
+            "occurred_at": values.get("occurred_at", now),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for record, values in pairs
+    ]
+    await conn.execute(sa.insert(notes), rows)
+    await append_many(
+        conn,
+        [
+            event_row(
+                principal,
+                "note.created",
+                at=now,
+                object_type_id=record.object.id,
+                record_id=record.id,
+                payload={
+                    "record": str(record.uuid),
+                    "object": record.object.key,
+                    "note": str(row["uuid"]),
+                    "kind": row["kind"],
+                },
+            )
+            for (record, _), row in zip(pairs, rows, strict=True)
+        ],
     )
 
 
@@ -150,6 +213,7 @@ async def list_notes(
             r.occurred_at,
             r.created_at,
             r.updated_at,
+            r.tag,
         )
         for r in rows
     ]
@@ -206,7 +270,13 @@ async def update_note(
         record_id=record.id,
         payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
     )
-    merged = {"kind": row.kind, "body": row.body, "occurred_at": row.occurred_at, **values}
+    merged = {
+        "kind": row.kind,
+        "body": row.body,
+        "occurred_at": row.occurred_at,
+        "tag": row.tag,
+        **values,
+    }
     return Note(
         row.id,
         row.uuid,
@@ -217,6 +287,7 @@ async def update_note(
         merged["occurred_at"],
         row.created_at,
         now,
+        merged["tag"],
     )
 
 

@@ -24,6 +24,7 @@ class Record:
     updated_at: datetime
     archived_at: datetime | None
     deleted_at: datetime | None
+    unmapped: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from crm.core.errors import PermissionDenied
 from crm.core.metadata.model import ObjectMeta
 from crm.core.records.model import Record
 from crm.db import jsonsql
-from crm.db.schema import records
+from crm.db.schema import record_viewers, records
 
 COLUMNS = (
     records.c.id,
@@ -29,24 +29,38 @@ COLUMNS = (
     records.c.updated_at,
     records.c.archived_at,
     records.c.deleted_at,
+    records.c.unmapped,
 )
 
 
 def scoped(
     principal: Principal, obj: ObjectMeta, verb: str = "view", *, deleted: bool = False
 ) -> sa.ColumnElement[bool]:
-    """The WHERE clause of every record query: workspace, object, visibility, deletion."""
+    """The WHERE clause of every record query: workspace, object, visibility, deletion.
+
+    Viewing also reaches the records shared with the caller's user (record viewers), even
+    where the role would not; editing and deleting follow the role alone.
+    """
     reach = principal.reach(obj.key, verb)
-    if reach == Reach.NONE:
-        raise PermissionDenied(f"Your role may not {verb} {obj.plural_label.lower()}")
     clause = sa.and_(
         records.c.workspace_id == principal.workspace_id,
         records.c.object_type_id == obj.id,
         records.c.deleted_at.is_not(None) if deleted else records.c.deleted_at.is_(None),
     )
+    if reach == Reach.ALL:
+        return clause
+    shared = records.c.id.in_(
+        sa.select(record_viewers.c.record_id).where(
+            record_viewers.c.workspace_id == principal.workspace_id,
+            record_viewers.c.user_id == principal.user_id,
+        )
+    )
     if reach == Reach.OWN:
-        clause = sa.and_(clause, records.c.owner_id == principal.user_id)
-    return clause
+        mine = records.c.owner_id == principal.user_id
+        return sa.and_(clause, sa.or_(mine, shared) if verb == "view" else mine)
+    if verb != "view":
+        raise PermissionDenied(f"Your role may not {verb} {obj.plural_label.lower()}")
+    return sa.and_(clause, shared)
 
 
 def to_record(obj: ObjectMeta, row: Any) -> Record:
@@ -61,6 +75,7 @@ def to_record(obj: ObjectMeta, row: Any) -> Record:
         updated_at=row.updated_at,
         archived_at=row.archived_at,
         deleted_at=row.deleted_at,
+        unmapped=row.unmapped or {},
     )
 
 

@@ -24,7 +24,7 @@ from crm.core.errors import (
     ValidationFailed,
 )
 from crm.core.events import append_event
-from crm.core.events.service import append_many
+from crm.core.events.service import append_many, event_row
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -490,17 +490,15 @@ async def bulk_create(
         await append_many(
             conn,
             [
-                {
-                    "workspace_id": principal.workspace_id,
-                    "type": "record.created",
-                    "object_type_id": obj.id,
-                    "record_id": r["id"],
-                    "actor_user_id": principal.user_id,
-                    "actor_key_id": principal.key_id,
-                    "changes": _changes({}, r["data"]),
-                    "payload": _record_payload(r["uuid"], obj, r["display_name"]),
-                    "created_at": now,
-                }
+                event_row(
+                    principal,
+                    "record.created",
+                    at=now,
+                    object_type_id=obj.id,
+                    record_id=r["id"],
+                    changes=_changes({}, r["data"]),
+                    payload=_record_payload(r["uuid"], obj, r["display_name"]),
+                )
                 for r in good
             ],
         )
