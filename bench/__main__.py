@@ -4,6 +4,7 @@
 
 ``storage`` loads a fresh database (or, with ``--reuse``, queries an earlier load) and times
 the record queries; ``experiments`` tries other indexes and query shapes on that database.
+``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bench import experiments, load, storage
+from bench import experiments, intake, load, storage
 
 
 def main() -> None:
@@ -38,12 +39,26 @@ def main() -> None:
     ex.add_argument("--url")
     ex.add_argument("--reps", type=int, default=50)
     ex.add_argument("--only", nargs="*", help="run only these experiments")
+    it = sub.add_parser("intake", help="lead intake and bulk intake throughput (leads/s)")
+    it.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    it.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_intake)")
+    it.add_argument("--existing", type=int, default=100_000, help="leads loaded beforehand")
+    it.add_argument("--singles", type=int, default=2_000, help="single JSON intakes timed")
+    it.add_argument("--seed", type=int, default=42)
     rp = sub.add_parser("report", help="print the table of a results file")
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
     args = parser.parse_args()
     if args.benchmark == "report":
         storage.report(args.path, write=args.write)
+        return
+    if args.benchmark == "intake":
+        url = args.url or load.default_url(args.db, 0).replace("-0", "-intake").replace(
+            "_0", "_intake"
+        )
+        opts = intake.Options(args.db, url, args.existing, args.singles, args.seed)
+        load.reset_database(url)
+        asyncio.run(intake.main(opts))
         return
     url = args.url or load.default_url(args.db, args.scale)
     if args.benchmark == "experiments":

@@ -424,3 +424,9 @@ def test_date_from_a_datetime_keeps_the_written_day() -> None:
     assert FIELD_TYPES["date"].parse("2024-01-05T01:00:00+02:00", FieldContext("d", {})) == (
         "2024-01-05"
     )
+
+
+def test_phone_keeps_numbers_shaped_like_the_plan() -> None:
+    """A 555 number from a web form fits the North American plan: kept, in E.164."""
+    phone = field_type("phone")
+    assert phone.parse("+1 555 222 3333", FieldContext("phone", {})) == "+15552223333"

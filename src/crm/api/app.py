@@ -14,10 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm import __version__
+from crm.api import leadflip
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
+from crm.api.leadflip import errors as leadflip_errors
 from crm.api.native import (
     access,
     events,
+    intake,
     links,
     notes,
     objects,
@@ -44,12 +47,16 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     Without ``engine`` the server opens its own when it starts and closes it when it stops.
     """
 
+    faces = {"/leadflip/api": (leadflip.create_face(), leadflip_errors.render_status)}
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is not None:
             yield
             return
         app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        for face, _ in faces.values():
+            face.state.engine = app.state.engine
         try:
             yield
         finally:
@@ -65,8 +72,21 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         redoc_url=None,
     )
     app.state.engine = engine
+    for path, (face, _) in faces.items():
+        face.state.engine = engine
+        app.mount(path, face)
     install(app)
-    for module in (objects, records, links, viewers, notes, pipelines, events, access):
+    for module in (
+        objects,
+        records,
+        intake,
+        links,
+        viewers,
+        notes,
+        pipelines,
+        events,
+        access,
+    ):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -91,7 +111,13 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             return json_response({"status": "unavailable"}, 503)
         return json_response({"status": "ok"})
 
-    return BodyLimit(JsonByDefault(app), settings.max_body_bytes, render_status)
+    def render_error(path: str, status: int, message: str) -> bytes:
+        for prefix, (_, render) in faces.items():
+            if path.startswith(prefix + "/"):
+                return render(status, message)
+        return render_status(status, message)
+
+    return BodyLimit(JsonByDefault(app), settings.max_body_bytes, render_error)
 
 
 def create_from_env() -> Any:

@@ -29,6 +29,13 @@ class MalformedBody(CRMError):
         super().__init__(message, [], "malformed_request")
 
 
+class UnsupportedMedia(CRMError):
+    """The body comes in a content type the endpoint does not read (415)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [], "unsupported_media_type")
+
+
 def engine_of(request: Request) -> AsyncEngine:
     engine: AsyncEngine = request.app.state.engine
     return engine
@@ -83,7 +90,7 @@ class BodyLimit:
     up to the limit and then handed on, so an oversized upload never reaches a handler.
     """
 
-    def __init__(self, app: Any, limit: int, render: Callable[[int, str], bytes]) -> None:
+    def __init__(self, app: Any, limit: int, render: Callable[[str, int, str], bytes]) -> None:
         self.app, self.limit, self.render = app, limit, render
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -93,7 +100,7 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if length.isdigit() and int(length) > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -106,7 +113,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -117,8 +124,8 @@ class BodyLimit:
 
         await self.app(scope, replayed, send)
 
-    async def _refuse(self, send: Any) -> None:
-        body = self.render(413, f"The request body exceeds {self.limit} bytes")
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        body = self.render(scope["path"], 413, f"The request body exceeds {self.limit} bytes")
         await send(
             {
                 "type": "http.response.start",

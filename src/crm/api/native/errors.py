@@ -11,19 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm.api.common.http import MalformedBody, json_response
+from crm.api.common.errors import status_of
+from crm.api.common.http import json_response
 from crm.core import errors as e
 
-STATUS: dict[type[e.CRMError], int] = {
-    MalformedBody: 400,
-    e.Unauthenticated: 401,
-    e.PermissionDenied: 403,
-    e.NotFound: 404,
-    e.Conflict: 409,
-    e.PayloadTooLarge: 413,
-    e.ValidationFailed: 422,
-    e.RateLimited: 429,
-}
 _HTTP_CODES = {
     400: "malformed_request",
     401: "unauthenticated",
@@ -47,13 +38,6 @@ def error_body(
 def render_status(status: int, message: str) -> bytes:
     """A bare error body for a status, for middleware that answers before routing."""
     return orjson.dumps(error_body(_HTTP_CODES.get(status, "error"), message))
-
-
-def status_of(exc: e.CRMError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]
-    return 400
 
 
 async def _crm_error(_request: Request, exc: Exception) -> Response:

@@ -9,7 +9,9 @@ from starlette.responses import Response
 from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read, write
+from crm.api.native.render_motion import pipeline_summary
 from crm.api.native.schemas import PipelineIn, PipelinePatch
+from crm.core.pipelines import motion
 from crm.core.pipelines import service as pipelines
 
 router = APIRouter(tags=["pipelines"])
@@ -48,3 +50,12 @@ async def delete_pipeline(pipeline: str, request: Request) -> Response:
     async with write(request) as (conn, p):
         await pipelines.delete_pipeline(conn, p, pipeline)
     return Response(status_code=204)
+
+
+@router.get("/pipelines/{pipeline}/summary", summary="Records and amounts in each stage")
+async def summarize_pipeline(
+    pipeline: str, request: Request, amount: str | None = None
+) -> Response:
+    async with read(request) as (conn, p):
+        summary = await motion.stage_summary(conn, p, pipeline, amount=amount)
+    return json_response(pipeline_summary(summary))

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.errors import status_of
 from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read, write
-from crm.api.native.errors import error_body, status_of
+from crm.api.native.errors import error_body
+from crm.api.native.render_motion import stage_report
 from crm.api.native.schemas import (
     INT64,
     BulkIn,
@@ -19,11 +21,13 @@ from crm.api.native.schemas import (
     RecordIn,
     RecordPatch,
     SearchIn,
+    StageMoveIn,
     UpsertIn,
 )
 from crm.core.errors import CRMError
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.metadata.service import metadata_for
+from crm.core.pipelines import motion
 from crm.core.records import history
 from crm.core.records import service as records
 from crm.core.records.model import Page, RecordQuery
@@ -209,3 +213,22 @@ async def record_timeline(
         found = await history.timeline(conn, p, object, record, limit=limit, before=before)
         meta = await metadata_for(conn, p)
     return json_response({"data": [render.event(meta, ev) for ev in found]})
+
+
+@router.post(f"{BASE}/{{record}}/stage", summary="Move a record to a stage of a pipeline")
+async def move_stage(object: str, record: str, body: StageMoveIn, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        moved = await motion.move_stage(
+            conn, p, object, record, pipeline=body.pipeline, stage=body.stage
+        )
+        meta = await metadata_for(conn, p)
+    return json_response(render.record(meta, moved))
+
+
+@router.get(f"{BASE}/{{record}}/stages", summary="A record's stage moves and time in each stage")
+async def record_stages(
+    object: str, record: str, request: Request, pipeline: str | None = None
+) -> Response:
+    async with read(request) as (conn, p):
+        report = await motion.record_stages(conn, p, object, record, pipeline=pipeline)
+    return json_response(stage_report(report))

@@ -172,6 +172,14 @@ class CountIn(Body):
     archived: Literal["exclude", "include", "only"] = "exclude"
 
 
+class IntakeBatchIn(Body):
+    items: list[dict[str, Any]] = Field(
+        examples=[[{"Full Name": "Ada Lovelace", "E-mail": "ada@example.com"}]]
+    )
+    #: Values every item gets unless it gives its own (a source, a note).
+    shared: dict[str, Any] = {}
+
+
 class ViewersIn(Body):
     users: list[str] = Field(examples=[["sam@acme.com"]])
 

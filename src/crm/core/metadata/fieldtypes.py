@@ -199,6 +199,25 @@ class Email(FieldType):
         return text
 
 
+def _plausible(number: phonenumbers.PhoneNumber) -> bool:
+    """Valid, or at least shaped like a number of its country's numbering plan.
+
+    Assignments change faster than any library's metadata (and forms are full of 555
+    numbers), so a number that fits the plan's general pattern is kept rather than refused.
+    """
+    if phonenumbers.is_valid_number(number):
+        return True
+    if not phonenumbers.is_possible_number(number):
+        return False
+    national = phonenumbers.national_significant_number(number)
+    for region in phonenumbers.region_codes_for_country_code(number.country_code or 0):
+        plan = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        pattern = plan.general_desc.national_number_pattern if plan and plan.general_desc else None
+        if pattern and re.fullmatch(pattern, national):
+            return True
+    return False
+
+
 class Phone(FieldType):
     name = "phone"
     searchable = True
@@ -212,7 +231,7 @@ class Phone(FieldType):
             raise FieldValueError(
                 "must be a phone number in E.164 form, such as +14155550123"
             ) from None
-        if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        if not _plausible(number):
             raise FieldValueError("is not a valid phone number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

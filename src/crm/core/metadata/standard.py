@@ -83,7 +83,18 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         "label": "Lead",
         "plural_label": "Leads",
         "display_fields": ["first_name", "last_name", "email"],
-        "fields": _PERSON_FIELDS,
+        "fields": [f for f in _PERSON_FIELDS if f["key"] != "status"],
+        "pipeline": {
+            "key": "stage",
+            "label": "Lead pipeline",
+            "stages": [
+                {"name": "New", "kind": "open", "probability": 10, "system_key": "new"},
+                {"name": "Contacted", "kind": "open", "probability": 20},
+                {"name": "Qualified", "kind": "open", "probability": 50, "system_key": "qualified"},
+                {"name": "Unqualified", "kind": "lost", "probability": 0, "system_key": "lost"},
+                {"name": "Converted", "kind": "won", "probability": 100, "system_key": "won"},
+            ],
+        },
     },
     {
         "key": "deal",

@@ -118,11 +118,13 @@ async def insert_records(
     refused = await _refuse_duplicates(conn, principal, obj, rows)
     good = [r for i, r in enumerate(rows) if i not in refused]
     if good:
-        insert = sa.insert(records).returning(records.c.id, sort_by_parameter_order=True)
-        ids = (await conn.execute(insert, good)).scalars().all()
+        # Matched by UUID rather than by order: ordered RETURNING makes SQLite insert one
+        # row per statement, while this form inserts a batch per statement on both databases.
+        insert = sa.insert(records).returning(records.c.id, records.c.uuid)
+        ids = {u: i for i, u in (await conn.execute(insert, good)).all()}
         events = []
-        for row, rid in zip(good, ids, strict=True):
-            row["id"] = rid
+        for row in good:
+            rid = row["id"] = ids[row["uuid"]]
             events += change_events(
                 principal,
                 meta,

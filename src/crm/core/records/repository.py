@@ -19,6 +19,8 @@ from crm.core.records.model import Record
 from crm.db import jsonsql
 from crm.db.schema import record_viewers, records
 
+_IN_CHUNK = 500
+
 COLUMNS = (
     records.c.id,
     records.c.uuid,
@@ -106,17 +108,26 @@ async def holders_of(
     key: str,
     values: list[Any],
 ) -> dict[Any, int]:
-    """Which live records of ``obj`` hold each of ``values`` in field ``key``."""
+    """Which live records of ``obj`` hold each of ``values`` in field ``key`` (the oldest one
+    where several do), looked up in chunks that stay within every driver's parameter limit.
+    """
     if not values:
         return {}
     dialect = conn.dialect.name
     expr = jsonsql.value_expr(dialect, key)
-    rows = await conn.execute(
-        sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id).where(
-            records.c.workspace_id == workspace_id,
-            records.c.object_type_id == obj.id,
-            records.c.deleted_at.is_(None),
-            expr.in_([jsonsql.bind_value(dialect, v) for v in values]),
+    found: dict[Any, int] = {}
+    distinct = list(dict.fromkeys(values))
+    for start in range(0, len(distinct), _IN_CHUNK):
+        chunk = distinct[start : start + _IN_CHUNK]
+        rows = await conn.execute(
+            sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id)
+            .where(
+                records.c.workspace_id == workspace_id,
+                records.c.object_type_id == obj.id,
+                records.c.deleted_at.is_(None),
+                expr.in_([jsonsql.bind_value(dialect, v) for v in chunk]),
+            )
+            .order_by(records.c.id.desc())
         )
-    )
-    return {row.value: row.id for row in rows}
+        found.update((row.value, row.id) for row in rows)
+    return found

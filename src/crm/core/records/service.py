@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.events.service import append_many
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
+from crm.core.metadata.service import metadata_for
 from crm.core.records import query as rq
 from crm.core.records import repository as repo
 from crm.core.records.creation import bulk_create, create_record
@@ -48,6 +49,7 @@ __all__ = [
     "find_records",
     "get_record",
     "ident",
+    "locate_record",
     "require_reach",
     "restore_record",
     "set_archived",
@@ -64,6 +66,25 @@ async def get_record(
     """One visible record by UUID or integer id."""
     _, obj = await context(conn, principal, object_key, "read")
     return await visible(conn, principal, obj, ref)
+
+
+async def locate_record(conn: AsyncConnection, principal: Principal, ref: str | int) -> Record:
+    """A visible record of any object type, by UUID or integer id (faces that name records
+    without their object, such as a lead id that may be of any entity)."""
+    object_type_id = (
+        await conn.execute(
+            sa.select(records.c.object_type_id).where(
+                records.c.workspace_id == principal.workspace_id,
+                ident(ref),
+                records.c.deleted_at.is_(None),
+            )
+        )
+    ).scalar()
+    meta = await metadata_for(conn, principal)
+    obj = meta.objects_by_id.get(object_type_id) if object_type_id is not None else None
+    if obj is None:
+        raise NotFound("Record not found")
+    return await get_record(conn, principal, obj.key, ref)
 
 
 async def update_record(

@@ -51,16 +51,25 @@ def resolve_viewers(meta: WorkspaceMeta, refs: Any, field: str = "viewers") -> l
 async def insert_viewers(
     conn: AsyncConnection, workspace_id: int, pairs: list[tuple[int, int]]
 ) -> None:
-    """Share records with users, as ``(record_id, user_id)`` pairs not yet shared."""
-    if pairs:
-        now = utcnow()
-        await conn.execute(
-            sa.insert(record_viewers),
-            [
-                {"workspace_id": workspace_id, "record_id": r, "user_id": u, "created_at": now}
-                for r, u in dict.fromkeys(pairs)
-            ],
+    """Share records with users, as ``(record_id, user_id)`` pairs; pairs shared already stay."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return
+    found = await conn.execute(
+        sa.select(record_viewers.c.record_id, record_viewers.c.user_id).where(
+            record_viewers.c.workspace_id == workspace_id,
+            record_viewers.c.record_id.in_({r for r, _ in wanted}),
         )
+    )
+    have = {(r, u) for r, u in found.all()}
+    now = utcnow()
+    rows = [
+        {"workspace_id": workspace_id, "record_id": r, "user_id": u, "created_at": now}
+        for r, u in wanted
+        if (r, u) not in have
+    ]
+    if rows:
+        await conn.execute(sa.insert(record_viewers), rows)
 
 
 async def _current(conn: AsyncConnection, record: Record, workspace_id: int) -> set[int]:

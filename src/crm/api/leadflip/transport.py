@@ -1,0 +1,73 @@
+"""How Leadflip clients talk: bearer keys, and bodies as JSON or as forms.
+
+Landing-page builders post forms; a form key given more than once, or written ``key[]``,
+becomes a list (``viewers[]=a&viewers[]=b``). Uploaded files in a form are not values and
+are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from crm.api.common.http import MalformedBody, UnsupportedMedia, bearer, json_body, unit
+from crm.core.auth.principal import Principal
+from crm.core.errors import FieldError, ValidationFailed
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+Unit = AbstractAsyncContextManager[tuple[AsyncConnection, Principal]]
+
+
+def read(request: Request) -> Unit:
+    """A read-only unit of work for the caller of ``request``."""
+    return unit(request, bearer(request), write=False)
+
+
+@asynccontextmanager
+async def write(request: Request) -> AsyncIterator[tuple[AsyncConnection, Principal]]:
+    """A writing unit of work; the body is received first, so no transaction waits on the
+    network, and read inside, so a bad key is answered 401 before a bad body 400.
+    """
+    await request.body()
+    async with unit(request, bearer(request), write=True) as pair:
+        yield pair
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    try:
+        form = await request.form()
+    except Exception:  # the multipart parser raises several kinds for a broken body
+        raise MalformedBody("The form body could not be read") from None
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            raise ValidationFailed.of([FieldError(key, "must be a value, not a file")])
+        name = key[:-2] if key.endswith("[]") else key
+        if name in out:
+            out[name] = [*out[name], value] if isinstance(out[name], list) else [out[name], value]
+        else:
+            out[name] = [value] if key.endswith("[]") else value
+    return out
+
+
+async def object_body(request: Request, *, forms: bool = False) -> dict[str, Any]:
+    """The body as an object: JSON, or (where ``forms``) a URL-encoded or multipart form."""
+    media = _media(request)
+    if forms and media in FORMS:
+        return await _form(request)
+    if media != "application/json" and not media.endswith("+json"):
+        accepted = "JSON or a form" if forms else "JSON"
+        raise UnsupportedMedia(f"Send {accepted}; {media or 'no content type'} is not read")
+    payload = await json_body(request)
+    if not isinstance(payload, dict):
+        raise ValidationFailed.of([FieldError("body", "must be a JSON object")])
+    return payload

@@ -1,0 +1,1 @@
+"""Intake: records from loosely keyed input (web forms, ad platforms, CSV exports)."""

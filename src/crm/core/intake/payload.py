@@ -1,0 +1,120 @@
+"""Reading one loosely keyed intake payload into field values and intake directives.
+
+Besides field values, a payload may carry ``assignee`` (the owner), ``viewers`` (users the
+record is shared with), ``note``/``notes`` and ``status:<pipeline>`` (a stage by name or
+id). Keys that match no field are kept, not dropped: they travel with the record as its
+unmapped values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.intake.keys import KeyMatcher, normalise
+from crm.core.metadata.model import ObjectMeta
+from crm.core.notes.service import check_note
+
+#: Keys that name the object type, read before the payload (``lead_object`` is the old name).
+ENTITY_KEYS = frozenset({"entity", "leadobject"})
+STATUS_PREFIX = "status"
+MAX_NOTES = 20
+
+
+@dataclass
+class Submission:
+    """One payload, read: what goes into fields and what intake does besides."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    matched: dict[str, str] = field(default_factory=dict)
+    unmapped: dict[str, Any] = field(default_factory=dict)
+    assignee: str | None = None
+    viewers: Any = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_notes(key: str, value: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
+    """Notes given as text or ``{"text", "tag"}``, one or a list, checked."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_NOTES:
+        return [], [FieldError(key, f"at most {MAX_NOTES} notes")]
+    out: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
+    for i, item in enumerate(items):
+        where = f"{key}[{i}]" if isinstance(value, list) else key
+        if item is None or item == "":
+            continue
+        if isinstance(item, dict) and not set(item) - {"text", "tag"}:
+            spec = {"body": item.get("text"), "tag": item.get("tag")}
+        elif isinstance(item, str):
+            spec = {"body": item}
+        else:
+            errors.append(FieldError(where, 'must be text or {"text", "tag"}'))
+            continue
+        try:
+            out.append(check_note(spec))
+        except ValidationFailed as exc:
+            for d in exc.details:
+                attr = "text" if d["field"] == "body" else d["field"]
+                errors.append(
+                    FieldError(f"{where}.{attr}" if isinstance(item, dict) else where, d["message"])
+                )
+    return out, errors
+
+
+def _stage(
+    matcher: KeyMatcher, obj: ObjectMeta, key: str, name: str, value: Any
+) -> tuple[str | None, Any, FieldError | None]:
+    """``status:<pipeline>``: the pipeline's stage field and the stage, or what is wrong."""
+    pipeline = matcher.pipeline(name)
+    if pipeline is None:
+        return None, None, FieldError(key, f"{obj.key} has no pipeline {name!r}")
+    if value is None or value == "":
+        return pipeline.key, None, None
+    stage = pipeline.stage(value) if isinstance(value, str) else None
+    if stage is None:
+        names = ", ".join(s.name for s in pipeline.stages)
+        return (
+            None,
+            None,
+            FieldError(key, f"no stage {value!r} in {pipeline.label}; stages: {names}"),
+        )
+    return pipeline.key, stage.name, None
+
+
+def read_submission(
+    matcher: KeyMatcher, obj: ObjectMeta, payload: dict[str, Any]
+) -> tuple[Submission, list[FieldError]]:
+    """Sort a payload's keys into field values, directives and unmapped values."""
+    out = Submission()
+    errors: list[FieldError] = []
+    for key, value in payload.items():
+        name = normalise(key)
+        if name in ENTITY_KEYS:
+            continue
+        if name == "assignee":
+            if value is not None and not isinstance(value, str):
+                errors.append(FieldError(key, "must be a user id or email"))
+            out.assignee = value or None
+        elif name == "viewers":
+            out.viewers = value
+        elif name in ("note", "notes"):
+            notes, problems = read_notes(key, value)
+            out.notes += notes
+            errors += problems
+        elif ":" in key and normalise(key.split(":", 1)[0]) == STATUS_PREFIX:
+            field_key, stage, problem = _stage(matcher, obj, key, key.split(":", 1)[1], value)
+            if problem is not None:
+                errors.append(problem)
+            elif field_key is not None:
+                out.fields[field_key] = stage
+                out.matched[key] = field_key
+        else:
+            f = matcher.field(key)
+            if f is None:
+                out.unmapped[key] = value
+            elif f.key not in out.fields or out.fields[f.key] in (None, ""):
+                out.fields[f.key] = value
+                out.matched[key] = f.key
+    return out, errors

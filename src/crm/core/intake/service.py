@@ -1,0 +1,379 @@
+"""Taking in records from loosely keyed input, one or thousands at a time.
+
+Each payload is read by :mod:`crm.core.intake.payload`, checked with the same validators as
+every other write, and looked up against the object's duplicate rule: a payload whose
+email or phone (or the rule's other fields) another record holds updates that record,
+leaves it alone, or creates a new one that names it, as the object is configured. New
+records are stored with one INSERT; notes, viewers and events follow in batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.clock import utcnow
+from crm.core.errors import (
+    Conflict,
+    CRMError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from crm.core.events.service import append_many, event_row
+from crm.core.intake.keys import find_object, matcher_for
+from crm.core.intake.payload import Submission, read_notes, read_submission
+from crm.core.metadata.fieldtypes import FieldValueError
+from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.metadata.service import metadata_for
+from crm.core.notes.service import attach_notes
+from crm.core.records import repository as repo
+from crm.core.records.creation import NewRecord, insert_records, require_create
+from crm.core.records.model import Record
+from crm.core.records.rules import check_references
+from crm.core.records.service import get_record, locate_record, update_record
+from crm.core.records.values import apply_defaults, missing_required, parse_fields, parse_value
+from crm.core.records.viewers import insert_viewers, resolve_viewers
+
+__all__ = ["MAX_BATCH", "Amended", "Outcome", "amend", "resolve_entity", "take_in", "take_in_many"]
+
+MAX_BATCH = 10_000
+
+
+@dataclass
+class Outcome:
+    """What became of one payload: ``created``, ``updated``, ``skipped`` or ``failed``."""
+
+    index: int
+    status: str = "failed"
+    record: Record | None = None
+    duplicate_of: Record | None = None
+    matched: dict[str, str] = field(default_factory=dict)
+    unmapped: dict[str, Any] = field(default_factory=dict)
+    error: CRMError | None = None
+
+
+@dataclass
+class _Item:
+    """One payload on its way through a batch."""
+
+    outcome: Outcome
+    submission: Submission
+    values: dict[str, Any] = field(default_factory=dict)
+    owner_id: int | None = None
+    viewer_ids: list[int] = field(default_factory=list)
+    target: int | None = None  # the existing record it duplicates
+    merged_into: _Item | None = None  # an earlier new record of the batch it duplicates
+    new: NewRecord | None = None
+
+
+@dataclass(frozen=True)
+class Amended:
+    """A record changed from loosely keyed values: the fields given, and those kept unmapped."""
+
+    record: Record
+    fields: list[str]
+    unmapped: dict[str, Any]
+
+
+async def amend(
+    conn: AsyncConnection, principal: Principal, ref: str, payload: Any, *, note: Any = None
+) -> Amended:
+    """Change a record of any object type from loosely keyed values, with an optional note.
+
+    Keys and directives read as on intake; at least one key must match a field, unless only
+    a note is given.
+    """
+    record = await locate_record(conn, principal, ref)
+    obj = record.object
+    meta = await metadata_for(conn, principal)
+    if not isinstance(payload, dict):
+        raise ValidationFailed.of([FieldError("fields", "must be an object of values")])
+    submission, errors = read_submission(matcher_for(meta, obj), obj, payload)
+    notes, problems = read_notes("note", note)
+    errors += problems
+    if not submission.fields and not notes and not errors:
+        errors.append(FieldError("fields", f"no key matches a field of {obj.key}", "no_fields"))
+    viewers = []
+    if submission.viewers is not None:
+        try:
+            viewers = resolve_viewers(meta, submission.viewers)
+        except ValidationFailed as exc:
+            errors += exc.field_errors
+    if errors:
+        raise ValidationFailed.of(errors)
+    updated = await update_record(
+        conn,
+        principal,
+        obj.key,
+        record.id,
+        fields=submission.fields,
+        owner=submission.assignee,
+        unmapped=submission.unmapped,
+    )
+    await attach_notes(conn, principal, [(updated, n) for n in submission.notes + notes])
+    await insert_viewers(conn, principal.workspace_id, [(updated.id, u.id) for u in viewers])
+    return Amended(updated, list(dict.fromkeys(submission.fields)), submission.unmapped)
+
+
+def resolve_entity(meta: WorkspaceMeta, ref: Any) -> ObjectMeta:
+    """The object type named by key, UUID, label or plural label; NotFound otherwise."""
+    found = find_object(meta, ref) if isinstance(ref, str) and ref.strip() else None
+    if found is None:
+        raise NotFound(f"No object type {ref!r}")
+    return found
+
+
+async def take_in(
+    conn: AsyncConnection, principal: Principal, entity: Any, payload: dict[str, Any]
+) -> Outcome:
+    """Take in one payload; its problems raise (ValidationFailed, Conflict, ...)."""
+    (outcome,) = await take_in_many(conn, principal, entity, [payload])
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+async def take_in_many(
+    conn: AsyncConnection,
+    principal: Principal,
+    entity: Any,
+    payloads: list[Any],
+    *,
+    shared: dict[str, Any] | None = None,
+) -> list[Outcome]:
+    """Take in many payloads in the caller's transaction, one outcome each.
+
+    A bad payload fails alone. ``shared`` values (a batch's common source or note) apply to
+    every payload that does not give its own.
+    """
+    meta = await metadata_for(conn, principal)
+    obj = resolve_entity(meta, entity)
+    principal.require_scope(obj.key, "create")
+    require_create(principal, obj)
+    if not 0 < len(payloads) <= MAX_BATCH:
+        raise ValidationFailed.of([FieldError("batch", f"must hold 1 to {MAX_BATCH} items")])
+    items = [await _read(conn, principal, meta, obj, i, p, shared) for i, p in enumerate(payloads)]
+    live = [it for it in items if it.outcome.error is None]
+    await _find_duplicates(conn, principal, obj, live)
+    _plan_new(principal, obj, live)
+    await _store_new(conn, principal, meta, obj, live)
+    await _apply_to_existing(conn, principal, meta, obj, live)
+    await _follow_up(conn, principal, obj, live)
+    return [it.outcome for it in items]
+
+
+async def _read(
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    index: int,
+    payload: Any,
+    shared: dict[str, Any] | None,
+) -> _Item:
+    outcome = Outcome(index)
+    if not isinstance(payload, dict):
+        outcome.error = ValidationFailed.of([FieldError("item", "must be an object of values")])
+        return _Item(outcome, Submission())
+    matcher = matcher_for(meta, obj)
+    submission, errors = read_submission(matcher, obj, payload)
+    if not submission.fields and not errors:
+        errors.append(FieldError("fields", f"no key matches a field of {obj.key}", "no_fields"))
+    for key, value in (shared or {}).items():
+        _share(meta, submission, matcher.field(key), key, value)
+    outcome.matched, outcome.unmapped = submission.matched, submission.unmapped
+    item = _Item(outcome, submission)
+    values, problems = parse_fields(meta, obj, submission.fields)
+    errors += problems
+    if not errors:
+        errors += await check_references(conn, principal, meta, obj, values)
+    if submission.assignee is not None:
+        user = meta.user(submission.assignee)
+        if user is None or not user.active:
+            errors.append(FieldError("assignee", "must be an active user's id or email"))
+        else:
+            item.owner_id = user.id
+    if submission.viewers is not None:
+        try:
+            item.viewer_ids = [u.id for u in resolve_viewers(meta, submission.viewers)]
+        except ValidationFailed as exc:
+            errors += exc.field_errors
+    if errors:
+        outcome.error = ValidationFailed.of(errors)
+    item.values = {k: v for k, v in values.items() if v is not None}
+    return item
+
+
+def _share(
+    meta: WorkspaceMeta, submission: Submission, f: FieldMeta | None, key: str, value: Any
+) -> None:
+    """Apply a batch-wide value: a note is added; a field value fills in where none is given,
+    and one its field would refuse (a free-text source for a select) is kept unmapped."""
+    if key == "note":
+        if isinstance(value, str) and value.strip():
+            submission.notes.append({"body": value, "kind": "note", "tag": None})
+        return
+    if f is not None:
+        try:
+            parse_value(meta, f, value)
+        except FieldValueError:
+            f = None
+    if f is None:
+        submission.unmapped.setdefault(key, value)
+    elif submission.fields.get(f.key) in (None, ""):
+        submission.fields[f.key] = value
+        submission.matched.setdefault(key, f.key)
+
+
+async def _find_duplicates(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
+) -> None:
+    """Point each item at the record it duplicates: an existing one, or an earlier item."""
+    rule = obj.duplicate_rule
+    existing: dict[str, dict[Any, int]] = {}
+    for key in rule.match:
+        values = [it.values[key] for it in items if it.values.get(key) is not None]
+        existing[key] = await repo.holders_of(conn, principal.workspace_id, obj, key, values)
+    claimed: dict[tuple[str, Any], _Item] = {}
+    for it in items:
+        keys = [(k, it.values[k]) for k in rule.match if it.values.get(k) is not None]
+        it.target = next((existing[k][v] for k, v in keys if v in existing[k]), None)
+        if it.target is None:
+            it.merged_into = next((claimed[k, v] for k, v in keys if (k, v) in claimed), None)
+        if it.target is None and (it.merged_into is None or rule.policy == "create"):
+            for pair in keys:
+                claimed.setdefault(pair, it)
+
+
+def _plan_new(principal: Principal, obj: ObjectMeta, items: list[_Item]) -> None:
+    """Decide each item's fate; new records (and merges into them) get their values."""
+    policy = obj.duplicate_rule.policy
+    for it in items:
+        out, first = it.outcome, it.merged_into
+        if policy != "create" and (it.target is not None or (first and first.new)):
+            out.status = "updated" if policy == "update" else "skipped"
+            if first is not None and first.new is not None and policy == "update":
+                first.new.data.update(it.values)
+                first.new.unmapped = {**(first.new.unmapped or {}), **out.unmapped}
+                first.new.owner_id = it.owner_id or first.new.owner_id
+                first.submission.notes += it.submission.notes
+                first.viewer_ids += it.viewer_ids
+            continue
+        it.merged_into = None if first is None or first.new is None else first
+        data = dict(it.values)
+        apply_defaults(obj, data)
+        data = {k: v for k, v in data.items() if v is not None}
+        missing = missing_required(obj, data)
+        if missing:
+            out.error = ValidationFailed.of(missing)
+            continue
+        out.status = "created"
+        it.new = NewRecord(data, it.owner_id or principal.user_id, dict(out.unmapped))
+
+
+async def _store_new(
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    items: list[_Item],
+) -> None:
+    creating = [it for it in items if it.new is not None and it.outcome.error is None]
+    stored = await insert_records(conn, principal, meta, obj, [it.new for it in creating if it.new])
+    for it, result in zip(creating, stored, strict=True):
+        if isinstance(result, Conflict):
+            it.outcome.error, it.outcome.status = result, "failed"
+        else:
+            it.outcome.record = result
+    for it in items:
+        first = it.merged_into
+        if first is None or it.target is not None:
+            continue
+        if it.outcome.status == "created":
+            it.outcome.duplicate_of = first.outcome.record
+        elif first.outcome.error is not None:
+            it.outcome.error, it.outcome.status = first.outcome.error, "failed"
+        else:
+            it.outcome.record = first.outcome.record
+
+
+async def _apply_to_existing(
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    items: list[_Item],
+) -> None:
+    """Update (or, for skip and create, only read) the existing records items duplicate."""
+    for it in items:
+        out = it.outcome
+        if it.target is None or out.error is not None:
+            continue
+        try:
+            if out.status == "updated":
+                out.record = await update_record(
+                    conn,
+                    principal,
+                    obj.key,
+                    it.target,
+                    fields=it.values,
+                    owner=str(meta.users[it.owner_id].uuid) if it.owner_id else None,
+                    unmapped=out.unmapped,
+                )
+            elif out.status == "skipped":
+                out.record = await get_record(conn, principal, obj.key, it.target)
+            else:
+                out.duplicate_of = await get_record(conn, principal, obj.key, it.target)
+        except (NotFound, PermissionDenied):
+            if out.status != "created":  # a new twin of a record the caller may not see stays
+                out.status, out.error = (
+                    "failed",
+                    Conflict(
+                        f"Another {obj.label.lower()} with these details exists, "
+                        "which you may not change"
+                    ),
+                )
+        except CRMError as exc:
+            out.status, out.error = "failed", exc
+
+
+async def _follow_up(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
+) -> None:
+    """Notes, viewers and duplicate events of the records just written, in batches."""
+    written: list[tuple[_Item, Record]] = [
+        (it, it.outcome.record)
+        for it in items
+        if it.outcome.record is not None
+        and it.outcome.error is None
+        and (it.outcome.status == "created" or (it.outcome.status == "updated" and it.target))
+    ]
+    await attach_notes(conn, principal, [(r, n) for it, r in written for n in it.submission.notes])
+    await insert_viewers(
+        conn, principal.workspace_id, [(r.id, u) for it, r in written for u in it.viewer_ids]
+    )
+    now = utcnow()
+    await append_many(
+        conn,
+        [
+            event_row(
+                principal,
+                "record.duplicate_found",
+                at=now,
+                object_type_id=obj.id,
+                record_id=r.id,
+                payload={
+                    "record": str(r.uuid),
+                    "object": obj.key,
+                    "duplicate_of": str(it.outcome.duplicate_of.uuid),
+                },
+            )
+            for it, r in written
+            if it.outcome.duplicate_of is not None
+        ],
+    )
