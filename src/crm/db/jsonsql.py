@@ -55,6 +55,21 @@ def bind_value(dialect: str, value: Any) -> sa.ColumnElement[Any]:
     return sa.literal(value)
 
 
+def in_values(dialect: str, key: str, values: list[Any]) -> sa.ColumnElement[bool]:
+    """Whether field ``key`` holds one of ``values`` (stored forms), as one expanding parameter.
+
+    One parameter for the whole list keeps compiling cheap for long lists (intake looks up
+    thousands of emails at once); the statement itself still lists each value.
+    """
+    if dialect == "postgresql":
+        texts = [orjson.dumps(v).decode() for v in values]
+        return value_expr(dialect, key).in_(
+            sa.bindparam("in_values", texts, expanding=True, type_=sa.Text).cast(JSONB)
+        )
+    plain = [int(v) if isinstance(v, bool) else v for v in values]
+    return value_expr(dialect, key).in_(sa.bindparam("in_values", plain, expanding=True))
+
+
 def list_contains(dialect: str, key: str, item: str) -> sa.ColumnElement[bool]:
     """Whether the list stored in field ``key`` holds ``item``."""
     if dialect == "postgresql":

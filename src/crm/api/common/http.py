@@ -58,6 +58,18 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def media_type(request: Request) -> str:
+    """The request's content type without parameters, lower-cased ("" when none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def require_json(request: Request, accepted: str = "JSON") -> None:
+    """UnsupportedMedia (415) unless the body is declared as JSON."""
+    media = media_type(request)
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMedia(f"Send {accepted}; {media or 'no content type'} is not read")
+
+
 async def json_body(request: Request) -> Any:
     """The parsed JSON body; MalformedBody (400) when it does not parse."""
     raw = await request.body()

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from crm.api.common.http import MalformedBody, UnsupportedMedia, bearer, json_body, unit
+from crm.api.common.http import (
+    MalformedBody,
+    bearer,
+    json_body,
+    media_type,
+    require_json,
+    unit,
+)
 from crm.core.auth.principal import Principal
 from crm.core.errors import FieldError, ValidationFailed
 
@@ -38,17 +45,19 @@ async def write(request: Request) -> AsyncIterator[tuple[AsyncConnection, Princi
         yield pair
 
 
-def _media(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
 async def _form(request: Request) -> dict[str, Any]:
     try:
-        form = await request.form()
+        async with request.form() as form:
+            return _values(form.multi_items())
+    except (ValidationFailed, MalformedBody):
+        raise
     except Exception:  # the multipart parser raises several kinds for a broken body
         raise MalformedBody("The form body could not be read") from None
+
+
+def _values(items: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in form.multi_items():
+    for key, value in items:
         if not isinstance(value, str):
             raise ValidationFailed.of([FieldError(key, "must be a value, not a file")])
         name = key[:-2] if key.endswith("[]") else key
@@ -61,12 +70,9 @@ async def _form(request: Request) -> dict[str, Any]:
 
 async def object_body(request: Request, *, forms: bool = False) -> dict[str, Any]:
     """The body as an object: JSON, or (where ``forms``) a URL-encoded or multipart form."""
-    media = _media(request)
-    if forms and media in FORMS:
+    if forms and media_type(request) in FORMS:
         return await _form(request)
-    if media != "application/json" and not media.endswith("+json"):
-        accepted = "JSON or a form" if forms else "JSON"
-        raise UnsupportedMedia(f"Send {accepted}; {media or 'no content type'} is not read")
+    require_json(request, "JSON or a form" if forms else "JSON")
     payload = await json_body(request)
     if not isinstance(payload, dict):
         raise ValidationFailed.of([FieldError("body", "must be a JSON object")])

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.errors import status_of
-from crm.api.common.http import json_response
+from crm.api.common.http import json_response, media_type
 from crm.core import errors as e
 
 _HTTP_CODES = {
@@ -56,7 +56,7 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def _sends_other_than_json(request: Request) -> bool:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     return bool(media) and media != "application/json" and not media.endswith("+json")
 
 

@@ -9,9 +9,9 @@ from starlette.responses import Response
 from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read
-from crm.api.native.schemas import INT64
 from crm.core.events import changes_since
 from crm.core.metadata.service import metadata_for
+from crm.core.storable import INT64
 
 router = APIRouter(tags=["events"])
 

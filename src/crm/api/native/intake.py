@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.errors import status_of
-from crm.api.common.http import json_body, json_response
+from crm.api.common.http import json_body, json_response, require_json
 from crm.api.native import render
 from crm.api.native.deps import write
 from crm.api.native.errors import error_body
@@ -54,6 +54,7 @@ def _outcome(meta: WorkspaceMeta, found: intake.Outcome) -> dict[str, Any]:
     },
 )
 async def take_in(object: str, request: Request) -> Response:
+    require_json(request)
     payload = await json_body(request)
     if not isinstance(payload, dict):
         raise ValidationFailed.of([FieldError("body", "must be an object of values")])

@@ -15,7 +15,6 @@ from crm.api.native.deps import read, write
 from crm.api.native.errors import error_body
 from crm.api.native.render_motion import stage_report
 from crm.api.native.schemas import (
-    INT64,
     BulkIn,
     CountIn,
     RecordIn,
@@ -32,6 +31,7 @@ from crm.core.records import history
 from crm.core.records import service as records
 from crm.core.records.model import Page, RecordQuery
 from crm.core.records.query import sort_param
+from crm.core.storable import INT64
 
 router = APIRouter(tags=["records"])
 BASE = "/objects/{object}/records"

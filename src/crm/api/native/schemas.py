@@ -2,42 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: The integers a database column or the JSON encoder can hold (signed 64 bits).
-INT64 = 2**63 - 1
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _unstorable(data: Any) -> str | None:
-    """Where ``data`` holds what cannot be stored: NUL, lone surrogates, huge or odd numbers."""
-    pending: list[tuple[Any, str]] = [(data, "body")]
-    while pending:
-        value, where = pending.pop()
-        if isinstance(value, str) and "\x00" in value:
-            return f"{where}: must not contain NUL characters"
-        if isinstance(value, str) and not value.isascii() and not _utf8(value):
-            return f"{where}: must be valid Unicode text (no lone surrogates)"
-        if type(value) is int and not -INT64 - 1 <= value <= INT64:
-            return f"{where}: the number is too large"
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{where}: must be a finite number"
-        if isinstance(value, dict):
-            pending += [(key, where) for key in value]
-            pending += [(item, f"{where}.{key}") for key, item in value.items()]
-        elif isinstance(value, list):
-            pending += [(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    return None
+from crm.core.storable import unstorable
 
 
 class Body(BaseModel):
@@ -46,7 +15,7 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        problem = _unstorable(data)
+        problem = unstorable(data)
         if problem:
             raise ValueError(problem)
         return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, WorkspaceMeta
@@ -19,6 +20,7 @@ _CACHE: dict[tuple[int, int, int], KeyMatcher] = {}
 _CACHE_LIMIT = 1024
 
 
+@lru_cache(maxsize=8192)
 def normalise(key: str) -> str:
     """``"Lead Name"``, ``"lead_name"`` and ``"LEAD-NAME"`` all read ``"leadname"``."""
     return _IGNORED.sub("", key).casefold()

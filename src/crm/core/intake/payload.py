@@ -15,6 +15,7 @@ from crm.core.errors import FieldError, ValidationFailed
 from crm.core.intake.keys import KeyMatcher, normalise
 from crm.core.metadata.model import ObjectMeta
 from crm.core.notes.service import check_note
+from crm.core.storable import unstorable
 
 #: Keys that name the object type, read before the payload (``lead_object`` is the old name).
 ENTITY_KEYS = frozenset({"entity", "leadobject"})
@@ -36,6 +37,10 @@ class Submission:
 
 def read_notes(key: str, value: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
     """Notes given as text or ``{"text", "tag"}``, one or a list, checked."""
+    unfit = unstorable(value, key)
+    if unfit is not None:
+        where, _, message = unfit.partition(": ")
+        return [], [FieldError(where, message)]
     items = value if isinstance(value, list) else [value]
     if len(items) > MAX_NOTES:
         return [], [FieldError(key, f"at most {MAX_NOTES} notes")]
@@ -69,7 +74,7 @@ def _stage(
     """``status:<pipeline>``: the pipeline's stage field and the stage, or what is wrong."""
     pipeline = matcher.pipeline(name)
     if pipeline is None:
-        return None, None, FieldError(key, f"{obj.key} has no pipeline {name!r}")
+        return None, None, FieldError(key, f"no pipeline {name!r} on {obj.key}")
     if value is None or value == "":
         return pipeline.key, None, None
     stage = pipeline.stage(value) if isinstance(value, str) else None
@@ -88,6 +93,10 @@ def read_submission(
 ) -> tuple[Submission, list[FieldError]]:
     """Sort a payload's keys into field values, directives and unmapped values."""
     out = Submission()
+    unfit = unstorable(payload, "payload")
+    if unfit is not None:
+        where, _, message = unfit.partition(": ")
+        return out, [FieldError(where.removeprefix("payload.") or "payload", message)]
     errors: list[FieldError] = []
     for key, value in payload.items():
         name = normalise(key)
@@ -96,7 +105,8 @@ def read_submission(
         if name == "assignee":
             if value is not None and not isinstance(value, str):
                 errors.append(FieldError(key, "must be a user id or email"))
-            out.assignee = value or None
+            else:
+                out.assignee = value or None
         elif name == "viewers":
             out.viewers = value
         elif name in ("note", "notes"):
@@ -104,9 +114,9 @@ def read_submission(
             out.notes += notes
             errors += problems
         elif ":" in key and normalise(key.split(":", 1)[0]) == STATUS_PREFIX:
-            field_key, stage, problem = _stage(matcher, obj, key, key.split(":", 1)[1], value)
-            if problem is not None:
-                errors.append(problem)
+            field_key, stage, wrong = _stage(matcher, obj, key, key.split(":", 1)[1], value)
+            if wrong is not None:
+                errors.append(wrong)
             elif field_key is not None:
                 out.fields[field_key] = stage
                 out.matched[key] = field_key

@@ -32,10 +32,11 @@ from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.notes.service import attach_notes
 from crm.core.records import repository as repo
+from crm.core.records.batch import Change, apply_changes, fetch_visible
 from crm.core.records.creation import NewRecord, insert_records, require_create
 from crm.core.records.model import Record
 from crm.core.records.rules import check_references
-from crm.core.records.service import get_record, locate_record, update_record
+from crm.core.records.service import locate_record, update_record
 from crm.core.records.values import apply_defaults, missing_required, parse_fields, parse_value
 from crm.core.records.viewers import insert_viewers, resolve_viewers
 
@@ -309,37 +310,39 @@ async def _apply_to_existing(
     obj: ObjectMeta,
     items: list[_Item],
 ) -> None:
-    """Update (or, for skip and create, only read) the existing records items duplicate."""
-    for it in items:
-        out = it.outcome
-        if it.target is None or out.error is not None:
-            continue
-        try:
-            if out.status == "updated":
-                out.record = await update_record(
-                    conn,
-                    principal,
-                    obj.key,
-                    it.target,
-                    fields=it.values,
-                    owner=str(meta.users[it.owner_id].uuid) if it.owner_id else None,
-                    unmapped=out.unmapped,
-                )
-            elif out.status == "skipped":
-                out.record = await get_record(conn, principal, obj.key, it.target)
+    """Merge items into the existing records they duplicate (update), or name those records
+    (skip, and create's ``duplicate_of``), all in batches."""
+    pending = [
+        (it, it.target) for it in items if it.target is not None and it.outcome.error is None
+    ]
+    updating = [(it, target) for it, target in pending if it.outcome.status == "updated"]
+    if updating:
+        changes = [Change(t, it.values, it.owner_id, it.outcome.unmapped) for it, t in updating]
+        results = await apply_changes(conn, principal, meta, obj, changes)
+        for (it, _), result in zip(updating, results, strict=True):
+            if isinstance(result, CRMError):
+                it.outcome.status, it.outcome.error = "failed", _refusal(obj, result)
             else:
-                out.duplicate_of = await get_record(conn, principal, obj.key, it.target)
-        except (NotFound, PermissionDenied):
-            if out.status != "created":  # a new twin of a record the caller may not see stays
-                out.status, out.error = (
-                    "failed",
-                    Conflict(
-                        f"Another {obj.label.lower()} with these details exists, "
-                        "which you may not change"
-                    ),
-                )
-        except CRMError as exc:
-            out.status, out.error = "failed", exc
+                it.outcome.record = result
+    reading = [(it, target) for it, target in pending if it.outcome.status != "updated"]
+    seen = await fetch_visible(conn, principal, obj, [target for _, target in reading])
+    for it, target in reading:
+        found = seen.get(target)
+        if it.outcome.status == "created":
+            it.outcome.duplicate_of = found  # a twin of a record the caller may not see stays
+        elif found is None:
+            it.outcome.status, it.outcome.error = "failed", _refusal(obj, NotFound(""))
+        else:
+            it.outcome.record = found
+
+
+def _refusal(obj: ObjectMeta, exc: CRMError) -> CRMError:
+    """Not seeing or not being allowed to change the duplicate is a conflict, not a 404."""
+    if isinstance(exc, NotFound | PermissionDenied):
+        return Conflict(
+            f"Another {obj.label.lower()} with these details exists, which you may not change"
+        )
+    return exc
 
 
 async def _follow_up(

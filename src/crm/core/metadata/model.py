@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from crm.core.errors import NotFound
@@ -63,16 +64,21 @@ class PipelineMeta:
     label: str
     stages: tuple[StageMeta, ...]
 
+    @cached_property
+    def _by_uuid(self) -> dict[str, StageMeta]:
+        return {str(s.uuid): s for s in self.stages}
+
+    @cached_property
+    def _by_name(self) -> dict[str, StageMeta]:
+        return {s.name.casefold(): s for s in reversed(self.stages)}
+
     def stage(self, ref: str) -> StageMeta | None:
         """A stage by UUID or by name (case-insensitive)."""
         wanted = ref.strip().casefold()
-        for stage in self.stages:
-            if str(stage.uuid) == wanted or stage.name.casefold() == wanted:
-                return stage
-        return None
+        return self._by_uuid.get(wanted) or self._by_name.get(wanted)
 
     def stage_by_uuid(self, value: str) -> StageMeta | None:
-        return next((s for s in self.stages if str(s.uuid) == value), None)
+        return self._by_uuid.get(value)
 
 
 #: Field types that identify a person or company on intake, matched by default.
@@ -146,11 +152,13 @@ class WorkspaceMeta:
     objects_by_id: dict[int, ObjectMeta] = field(init=False)
     users_by_uuid: dict[str, UserMeta] = field(init=False)
     users_by_email: dict[str, UserMeta] = field(init=False)
+    pipelines_by_uuid: dict[str, PipelineMeta] = field(init=False)
 
     def __post_init__(self) -> None:
         self.objects_by_id = {o.id: o for o in self.objects.values()}
         self.users_by_uuid = {str(u.uuid): u for u in self.users.values()}
         self.users_by_email = {u.email: u for u in self.users.values()}
+        self.pipelines_by_uuid = {str(p.uuid): p for p in self.pipelines.values()}
 
     def object(self, key: str) -> ObjectMeta:
         """The object type keyed ``key`` (or named by its UUID); NotFound otherwise."""
@@ -162,11 +170,10 @@ class WorkspaceMeta:
         return found
 
     def pipeline_of(self, f: FieldMeta) -> PipelineMeta:
-        pipeline_uuid = f.options.get("pipeline_id")
-        for pipeline in self.pipelines.values():
-            if str(pipeline.uuid) == pipeline_uuid:
-                return pipeline
-        raise NotFound(f"Pipeline of field {f.key!r} not found")
+        found = self.pipelines_by_uuid.get(f.options.get("pipeline_id", ""))
+        if found is None:
+            raise NotFound(f"Pipeline of field {f.key!r} not found")
+        return found
 
     def user(self, ref: str) -> UserMeta | None:
         """A user by UUID or email."""

@@ -666,6 +666,14 @@ async def drop_field(
         .values(data=jsonsql.remove_key(dialect, f.key))
     )
     await conn.execute(sa.delete(fields).where(fields.c.id == f.id))
+    if obj.duplicates is not None and f.key in obj.duplicates.match:
+        rule = {
+            "policy": obj.duplicates.policy,
+            "match": [k for k in obj.duplicates.match if k != f.key],
+        }
+        await conn.execute(
+            sa.update(object_types).where(object_types.c.id == obj.id).values(duplicates=rule)
+        )
     await repository.bump_version(conn, workspace_id)
 
 

@@ -114,7 +114,6 @@ async def holders_of(
     if not values:
         return {}
     dialect = conn.dialect.name
-    expr = jsonsql.value_expr(dialect, key)
     found: dict[Any, int] = {}
     distinct = list(dict.fromkeys(values))
     for start in range(0, len(distinct), _IN_CHUNK):
@@ -125,7 +124,7 @@ async def holders_of(
                 records.c.workspace_id == workspace_id,
                 records.c.object_type_id == obj.id,
                 records.c.deleted_at.is_(None),
-                expr.in_([jsonsql.bind_value(dialect, v) for v in chunk]),
+                jsonsql.in_values(dialect, key, chunk),
             )
             .order_by(records.c.id.desc())
         )

@@ -100,7 +100,7 @@ async def add_viewers(
     principal.require_scope(record.object.key, "update")
     require_reach(principal, record, "edit")
     meta = await metadata_for(conn, principal)
-    wanted = resolve_viewers(meta, users)
+    wanted = resolve_viewers(meta, users, "users")
     current = await _current(conn, record, principal.workspace_id)
     new = [u for u in wanted if u.id not in current]
     if new:

@@ -17,6 +17,7 @@ from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import FIELD_TYPES
+from crm.core.metadata.model import DUPLICATE_KEY_TYPES
 from crm.core.metadata.service import insert_field, insert_object
 from crm.core.metadata.standard import STANDARD_OBJECTS
 from crm.core.pipelines.service import insert_pipeline
@@ -86,7 +87,8 @@ async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> Non
                 **field,
                 "position": position,
                 "options": kind.check_options(field.get("options", {})),
-                "indexed": field["key"] in INDEXED_STANDARD,
+                "indexed": field["key"] in INDEXED_STANDARD
+                or field.get("type") in DUPLICATE_KEY_TYPES,
             }
             await insert_field(conn, workspace_id, object_id, values, is_standard=True)
         if "pipeline" in spec:
