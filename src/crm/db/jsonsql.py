@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from crm.db.schema import records
 
@@ -63,8 +63,9 @@ def in_values(dialect: str, key: str, values: list[Any]) -> sa.ColumnElement[boo
     """
     if dialect == "postgresql":
         texts = [orjson.dumps(v).decode() for v in values]
-        return value_expr(dialect, key).in_(
-            sa.bindparam("in_values", texts, expanding=True, type_=sa.Text).cast(JSONB)
+        # An expanding parameter cannot be cast as a whole: compare with ANY of a jsonb[].
+        return value_expr(dialect, key) == sa.any_(
+            sa.cast(sa.bindparam("in_values", texts, type_=ARRAY(sa.Text)), ARRAY(JSONB))
         )
     plain = [int(v) if isinstance(v, bool) else v for v in values]
     return value_expr(dialect, key).in_(sa.bindparam("in_values", plain, expanding=True))

@@ -70,7 +70,7 @@ async def make_note(client: httpx.AsyncClient, ws: Workspace, record: str) -> st
 
 
 #: Every endpoint that takes a JSON body, with a body it accepts. ``{r}`` is a record,
-#: ``{n}`` a note of it, ``{t}`` a company record.
+#: ``{n}`` a note of it, ``{t}`` a company record, ``{p}`` the deal pipeline.
 BODY_ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/objects", {"key": "gadget", "label": "Gadget"}),
     ("PATCH", "/objects/contact", {"label": "Person"}),
@@ -94,7 +94,7 @@ BODY_ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
         "/pipelines",
         {"key": "funnel", "label": "F", "object": "lead", "stages": [{"name": "New"}]},
     ),
-    ("PATCH", "/pipelines/stage", {"label": "Sales"}),
+    ("PATCH", "/pipelines/{p}", {"label": "Sales"}),
     ("POST", "/users", {"email": "new@x.io", "name": "New"}),
     ("POST", "/api-keys", {"scopes": ["read:crm"]}),
 ]
@@ -103,7 +103,8 @@ ENDPOINT_IDS = [f"{m} {p}" for m, p, _ in BODY_ENDPOINTS]
 
 @pytest.fixture
 async def paths(client: httpx.AsyncClient, ws: Workspace) -> dict[str, str]:
-    """Ids for the endpoints above: a record with a note, a company, and the fields they use."""
+    """Ids for the endpoints above: a record with a note, a company, the deal pipeline, and the
+    fields they use."""
     record = await make_record(client, ws)
     note = await make_note(client, ws, record)
     company = await client.post(
@@ -122,7 +123,9 @@ async def paths(client: httpx.AsyncClient, ws: Workspace) -> dict[str, str]:
         ),
     ]:
         ok(await client.post(f"{API}/objects/{obj}/fields", json=spec, headers=ws.auth), 201)
-    return {"r": record, "n": note, "t": str(ok(company, 201)["id"])}
+    deal = ok(await client.get(f"{API}/pipelines", params={"object": "deal"}, headers=ws.auth))
+    [pipeline] = deal["data"]
+    return {"r": record, "n": note, "t": str(ok(company, 201)["id"]), "p": str(pipeline["id"])}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), BODY_ENDPOINTS, ids=ENDPOINT_IDS)

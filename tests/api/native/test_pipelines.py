@@ -10,8 +10,9 @@ import pytest
 from tests.conftest import Workspace, assert_error, detail_fields
 
 API = "/api/v1"
+#: The tests' own pipeline on lead, keyed apart from the seeded ``stage`` pipeline.
 SALES = {
-    "key": "stage",
+    "key": "funnel",
     "label": "Sales",
     "object": "lead",
     "stages": [
@@ -66,6 +67,32 @@ def ids_by_name(pipeline: dict[str, Any]) -> dict[str, str]:
     return {s["name"]: s["id"] for s in pipeline["stages"]}
 
 
+async def lead_pipelines(client: httpx.AsyncClient, ws: Workspace) -> list[dict[str, Any]]:
+    answer = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["data"])
+
+
+#: The seeded lead pipeline's stages: (name, kind, probability, system_key).
+LEAD_STAGES = [
+    ("New", "open", 10, "new"),
+    ("Contacted", "open", 20, None),
+    ("Qualified", "open", 50, "qualified"),
+    ("Unqualified", "lost", 0, "lost"),
+    ("Converted", "won", 100, "won"),
+]
+
+
+def assert_seeded_lead_pipeline(pipeline: dict[str, Any]) -> None:
+    assert pipeline["key"] == "stage"
+    assert pipeline["label"] == "Lead pipeline"
+    assert pipeline["object"] == "lead"
+    assert [
+        (s["name"], s["kind"], s["probability"], s["system_key"]) for s in pipeline["stages"]
+    ] == LEAD_STAGES
+    assert [s["position"] for s in pipeline["stages"]] == [0, 1, 2, 3, 4]
+
+
 async def patch_pipeline(
     client: httpx.AsyncClient, ws: Workspace, pipeline_id: str, body: dict[str, Any]
 ) -> httpx.Response:
@@ -105,12 +132,46 @@ async def test_deal_has_a_seeded_pipeline(client: httpx.AsyncClient, ws: Workspa
     assert created.json()["fields"]["stage"] == "Proposal"
 
 
-async def test_lead_has_no_pipeline_at_first(client: httpx.AsyncClient, ws: Workspace) -> None:
-    answer = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
+async def test_lead_has_a_seeded_pipeline(client: httpx.AsyncClient, ws: Workspace) -> None:
+    [lead] = await lead_pipelines(client, ws)
+    assert_seeded_lead_pipeline(lead)
+    assert len({s["id"] for s in lead["stages"]}) == 5
+    assert await get_pipeline(client, ws, lead["id"]) == lead
+
+    field = await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth)
+    assert field.status_code == 200, field.text
+    assert field.json()["type"] == "stage"
+    assert field.json()["options"] == {"pipeline_id": lead["id"]}
+    # The lead lost its status select to the pipeline; contacts keep theirs.
+    assert_error(
+        await client.get(f"{API}/objects/lead/fields/status", headers=ws.auth), 404, "not_found"
+    )
+    status = await client.get(f"{API}/objects/contact/fields/status", headers=ws.auth)
+    assert status.status_code == 200, status.text
+    assert status.json()["type"] == "select"
+
+    for given in ("qualified", "Qualified", "QUALIFIED", "  qUaLiFiEd "):
+        created = await make_lead(client, ws, stage=given)
+        assert created["fields"]["stage"] == "Qualified", given
+        assert (await read_lead(client, ws, created["id"]))["fields"]["stage"] == "Qualified"
+    assert (await make_lead(client, ws))["fields"]["stage"] is None
+
+    # The standard lead pipeline, like the deal's, cannot be deleted.
+    assert_error(
+        await client.delete(f"{API}/pipelines/{lead['id']}", headers=ws.auth), 409, "conflict"
+    )
+    assert await get_pipeline(client, ws, lead["id"]) == lead
+
+
+async def test_object_without_pipeline_has_none(client: httpx.AsyncClient, ws: Workspace) -> None:
+    answer = await client.get(f"{API}/pipelines", params={"object": "contact"}, headers=ws.auth)
     assert answer.status_code == 200
     assert answer.json()["data"] == []
     assert_error(
-        await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth), 404, "not_found"
+        await client.get(f"{API}/objects/contact/fields/stage", headers=ws.auth), 404, "not_found"
+    )
+    assert_error(
+        await client.get(f"{API}/objects/lead/fields/funnel", headers=ws.auth), 404, "not_found"
     )
 
 
@@ -121,7 +182,7 @@ async def test_create_pipeline_on_lead(client: httpx.AsyncClient, ws: Workspace)
     answer = await client.post(f"{API}/pipelines", json=SALES, headers=ws.auth)
     assert answer.status_code == 201, answer.text
     created = answer.json()
-    assert created["key"] == "stage"
+    assert created["key"] == "funnel"
     assert created["label"] == "Sales"
     assert created["object"] == "lead"
     assert [(s["name"], s["kind"], s["probability"], s["position"]) for s in created["stages"]] == [
@@ -132,22 +193,25 @@ async def test_create_pipeline_on_lead(client: httpx.AsyncClient, ws: Workspace)
     ]
     assert len({s["id"] for s in created["stages"]}) == 4
 
-    field = await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth)
+    field = await client.get(f"{API}/objects/lead/fields/funnel", headers=ws.auth)
     assert field.status_code == 200, field.text
     assert field.json()["type"] == "stage"
     assert field.json()["label"] == "Sales"
     assert field.json()["options"] == {"pipeline_id": created["id"]}
     lead = (await client.get(f"{API}/objects/lead", headers=ws.auth)).json()
-    assert "stage" in [f["key"] for f in lead["fields"]]
+    assert {"stage", "funnel"} <= {f["key"] for f in lead["fields"]}
 
     assert await get_pipeline(client, ws, created["id"]) == created
     listed = await client.get(f"{API}/pipelines", headers=ws.auth)
-    assert [(p["object"], p["key"]) for p in listed.json()["data"]] == [
+    assert sorted((p["object"], p["key"]) for p in listed.json()["data"]) == [
         ("deal", "stage"),
+        ("lead", "funnel"),
         ("lead", "stage"),
     ]
-    only_lead = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
-    assert only_lead.json()["data"] == [created]
+    assert listed.json()["data"][-1] == created
+    seeded, own = await lead_pipelines(client, ws)
+    assert_seeded_lead_pipeline(seeded)
+    assert own == created
 
 
 async def test_stage_defaults(client: httpx.AsyncClient, ws: Workspace) -> None:
@@ -199,13 +263,18 @@ async def test_pipeline_on_unknown_object_is_404(client: httpx.AsyncClient, ws: 
 async def test_pipeline_key_taken_by_a_field_is_409(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
-    taken = await client.post(f"{API}/pipelines", json={**SALES, "key": "status"}, headers=ws.auth)
+    taken = await client.post(f"{API}/pipelines", json={**SALES, "key": "email"}, headers=ws.auth)
     assert_error(taken, 409, "conflict")
+    # The seeded pipeline's stage field holds the key "stage" on lead.
+    seeded = await client.post(f"{API}/pipelines", json={**SALES, "key": "stage"}, headers=ws.auth)
+    error = assert_error(seeded, 409, "conflict")
+    assert error["message"] == "lead already has a field keyed 'stage'"
     await make_pipeline(client, ws)
     again = await client.post(f"{API}/pipelines", json=SALES, headers=ws.auth)
     assert_error(again, 409, "conflict")
-    listed = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
-    assert len(listed.json()["data"]) == 1
+    listed = await lead_pipelines(client, ws)
+    assert [p["key"] for p in listed] == ["stage", "funnel"]
+    assert_seeded_lead_pipeline(listed[0])
 
 
 async def test_duplicate_stage_names_are_422(client: httpx.AsyncClient, ws: Workspace) -> None:
@@ -217,8 +286,10 @@ async def test_duplicate_stage_names_are_422(client: httpx.AsyncClient, ws: Work
     assert_error(answer, 422, "validation_failed")
     assert detail_fields(answer) == ["stages[2].name"]
     assert_error(
-        await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth), 404, "not_found"
+        await client.get(f"{API}/objects/lead/fields/funnel", headers=ws.auth), 404, "not_found"
     )
+    [seeded] = await lead_pipelines(client, ws)
+    assert_seeded_lead_pipeline(seeded)
 
 
 async def test_bad_stage_kind_is_422(client: httpx.AsyncClient, ws: Workspace) -> None:
@@ -292,8 +363,16 @@ async def test_pipelines_are_per_workspace(
         404,
         "not_found",
     )
-    theirs = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=other_ws.auth)
-    assert theirs.json()["data"] == []
+    [mine_seeded, mine] = await lead_pipelines(client, ws)
+    assert mine == created
+    [theirs] = await lead_pipelines(client, other_ws)
+    assert_seeded_lead_pipeline(theirs)
+    assert theirs["id"] != mine_seeded["id"]
+    assert_error(
+        await client.get(f"{API}/objects/lead/fields/funnel", headers=other_ws.auth),
+        404,
+        "not_found",
+    )
     assert_error(
         await client.delete(f"{API}/pipelines/{created['id']}", headers=other_ws.auth),
         404,
@@ -308,44 +387,54 @@ async def test_record_stage_by_name_or_id(client: httpx.AsyncClient, ws: Workspa
     pipeline = await make_pipeline(client, ws)
     stage_ids = ids_by_name(pipeline)
 
-    by_name = await make_lead(client, ws, stage="working")
-    assert by_name["fields"]["stage"] == "Working"
-    shouting = await make_lead(client, ws, stage="  CONVERTED ")
-    assert shouting["fields"]["stage"] == "Converted"
-    by_id = await make_lead(client, ws, stage=stage_ids["Dropped"])
-    assert by_id["fields"]["stage"] == "Dropped"
+    by_name = await make_lead(client, ws, funnel="working")
+    assert by_name["fields"]["funnel"] == "Working"
+    shouting = await make_lead(client, ws, funnel="  CONVERTED ")
+    assert shouting["fields"]["funnel"] == "Converted"
+    by_id = await make_lead(client, ws, funnel=stage_ids["Dropped"])
+    assert by_id["fields"]["funnel"] == "Dropped"
     none = await make_lead(client, ws)
-    assert none["fields"]["stage"] is None
+    assert none["fields"]["funnel"] is None
 
-    assert (await read_lead(client, ws, by_id["id"]))["fields"]["stage"] == "Dropped"
+    assert (await read_lead(client, ws, by_id["id"]))["fields"]["funnel"] == "Dropped"
     moved = await client.patch(
         f"{API}/objects/lead/records/{by_name['id']}",
-        json={"fields": {"stage": "New"}},
+        json={"fields": {"funnel": "New"}},
         headers=ws.auth,
     )
     assert moved.status_code == 200, moved.text
-    assert moved.json()["fields"]["stage"] == "New"
+    assert moved.json()["fields"]["funnel"] == "New"
     cleared = await client.patch(
         f"{API}/objects/lead/records/{by_name['id']}",
-        json={"fields": {"stage": None}},
+        json={"fields": {"funnel": None}},
         headers=ws.auth,
     )
     assert cleared.status_code == 200, cleared.text
-    assert cleared.json()["fields"]["stage"] is None
+    assert cleared.json()["fields"]["funnel"] is None
 
 
 async def test_unknown_stage_is_422(client: httpx.AsyncClient, ws: Workspace) -> None:
     await make_pipeline(client, ws)
     deal = await client.get(f"{API}/pipelines", params={"object": "deal"}, headers=ws.auth)
     won_deal_stage = deal.json()["data"][0]["stages"][3]["id"]
-    for bad in ("Qualified", won_deal_stage, "0190a3b4-7c2d-7000-8000-000000000001", 3):
+    # "Qualified" and this id are stages of the lead's other (seeded) pipeline, not the funnel's.
+    seeded = (await lead_pipelines(client, ws))[0]
+    assert seeded["key"] == "stage"
+    qualified_lead_stage = ids_by_name(seeded)["Qualified"]
+    for bad in (
+        "Qualified",
+        qualified_lead_stage,
+        won_deal_stage,
+        "0190a3b4-7c2d-7000-8000-000000000001",
+        3,
+    ):
         answer = await client.post(
             f"{API}/objects/lead/records",
-            json={"fields": {"first_name": "Ada", "stage": bad}},
+            json={"fields": {"first_name": "Ada", "funnel": bad}},
             headers=ws.auth,
         )
         error = assert_error(answer, 422, "validation_failed")
-        assert detail_fields(answer) == ["stage"], bad
+        assert detail_fields(answer) == ["funnel"], bad
         if bad == "Qualified":
             assert "New" in error["details"][0]["message"]
 
@@ -365,7 +454,7 @@ async def test_relabel_pipeline(client: httpx.AsyncClient, ws: Workspace) -> Non
 async def test_reorder_and_rename_stages_keep_ids(client: httpx.AsyncClient, ws: Workspace) -> None:
     created = await make_pipeline(client, ws)
     ids = ids_by_name(created)
-    lead = await make_lead(client, ws, stage="Working")
+    lead = await make_lead(client, ws, funnel="Working")
 
     stages = stage_list(created)
     stages[1]["name"] = "In progress"
@@ -384,10 +473,10 @@ async def test_reorder_and_rename_stages_keep_ids(client: httpx.AsyncClient, ws:
     assert await get_pipeline(client, ws, created["id"]) == updated
 
     # The record stayed in its stage, which now reads by its new name.
-    assert (await read_lead(client, ws, lead["id"]))["fields"]["stage"] == "In progress"
-    assert (await make_lead(client, ws, stage="in progress"))["fields"]["stage"] == "In progress"
+    assert (await read_lead(client, ws, lead["id"]))["fields"]["funnel"] == "In progress"
+    assert (await make_lead(client, ws, funnel="in progress"))["fields"]["funnel"] == "In progress"
     old_name = await client.post(
-        f"{API}/objects/lead/records", json={"fields": {"stage": "Working"}}, headers=ws.auth
+        f"{API}/objects/lead/records", json={"fields": {"funnel": "Working"}}, headers=ws.auth
     )
     assert_error(old_name, 422, "validation_failed")
 
@@ -410,29 +499,29 @@ async def test_add_a_stage(client: httpx.AsyncClient, ws: Workspace) -> None:
     new_id = updated["stages"][2]["id"]
     assert new_id not in ids_by_name(created).values()
     assert ids_by_name(updated)["New"] == ids_by_name(created)["New"]
-    lead = await make_lead(client, ws, stage=new_id)
-    assert lead["fields"]["stage"] == "Nurturing"
+    lead = await make_lead(client, ws, funnel=new_id)
+    assert lead["fields"]["funnel"] == "Nurturing"
 
 
 async def test_remove_an_empty_stage(client: httpx.AsyncClient, ws: Workspace) -> None:
     created = await make_pipeline(client, ws)
-    await make_lead(client, ws, stage="New")
+    await make_lead(client, ws, funnel="New")
     stages = [s for s in stage_list(created) if s["name"] != "Working"]
     answer = await patch_pipeline(client, ws, created["id"], {"stages": stages})
     assert answer.status_code == 200, answer.text
     assert [s["name"] for s in answer.json()["stages"]] == ["New", "Converted", "Dropped"]
     gone = await client.post(
-        f"{API}/objects/lead/records", json={"fields": {"stage": "Working"}}, headers=ws.auth
+        f"{API}/objects/lead/records", json={"fields": {"funnel": "Working"}}, headers=ws.auth
     )
     assert_error(gone, 422, "validation_failed")
-    assert detail_fields(gone) == ["stage"]
+    assert detail_fields(gone) == ["funnel"]
 
 
 async def test_removing_a_stage_holding_records_is_409(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
     created = await make_pipeline(client, ws)
-    lead = await make_lead(client, ws, stage="Working")
+    lead = await make_lead(client, ws, funnel="Working")
     stages = [s for s in stage_list(created) if s["name"] != "Working"]
     answer = await patch_pipeline(client, ws, created["id"], {"label": "Renamed", "stages": stages})
     error = assert_error(answer, 409, "conflict")
@@ -440,7 +529,7 @@ async def test_removing_a_stage_holding_records_is_409(
     assert detail_fields(answer) == ["stages"]
     # Nothing of the refused change was kept, the label included.
     assert await get_pipeline(client, ws, created["id"]) == created
-    assert (await read_lead(client, ws, lead["id"]))["fields"]["stage"] == "Working"
+    assert (await read_lead(client, ws, lead["id"]))["fields"]["funnel"] == "Working"
 
     # A stage left out without its id is removed too: a same-named new stage is no refuge.
     renamed = [{**s, "id": None} if s["name"] == "Working" else s for s in stage_list(created)]
@@ -449,7 +538,7 @@ async def test_removing_a_stage_holding_records_is_409(
 
     moved = await client.patch(
         f"{API}/objects/lead/records/{lead['id']}",
-        json={"fields": {"stage": "New"}},
+        json={"fields": {"funnel": "New"}},
         headers=ws.auth,
     )
     assert moved.status_code == 200, moved.text
@@ -480,7 +569,7 @@ async def test_patch_refusals(client: httpx.AsyncClient, ws: Workspace) -> None:
     assert_error(empty, 422, "validation_failed")
     assert detail_fields(empty) == ["stages"]
 
-    key = await patch_pipeline(client, ws, created["id"], {"key": "funnel"})
+    key = await patch_pipeline(client, ws, created["id"], {"key": "phase"})
     assert_error(key, 422, "validation_failed")
     assert detail_fields(key) == ["key"]
 
@@ -495,38 +584,37 @@ async def test_stage_field_is_managed_by_its_pipeline(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
     await make_pipeline(client, ws)
-    deleted = await client.delete(f"{API}/objects/lead/fields/stage", headers=ws.auth)
+    deleted = await client.delete(f"{API}/objects/lead/fields/funnel", headers=ws.auth)
     assert_error(deleted, 409, "conflict")
     retyped = await client.patch(
-        f"{API}/objects/lead/fields/stage", json={"type": "text"}, headers=ws.auth
+        f"{API}/objects/lead/fields/funnel", json={"type": "text"}, headers=ws.auth
     )
     assert_error(retyped, 422, "validation_failed")
     assert detail_fields(retyped) == ["type"]
     renamed = await client.patch(
-        f"{API}/objects/lead/fields/stage", json={"key": "phase"}, headers=ws.auth
+        f"{API}/objects/lead/fields/funnel", json={"key": "phase"}, headers=ws.auth
     )
     assert_error(renamed, 422, "validation_failed")
     assert detail_fields(renamed) == ["key"]
     deal = await client.get(f"{API}/pipelines", params={"object": "deal"}, headers=ws.auth)
     rebound = await client.patch(
-        f"{API}/objects/lead/fields/stage",
+        f"{API}/objects/lead/fields/funnel",
         json={"options": {"pipeline_id": deal.json()["data"][0]["id"]}},
         headers=ws.auth,
     )
     assert_error(rebound, 422, "validation_failed")
     assert detail_fields(rebound) == ["options"]
     relabelled = await client.patch(
-        f"{API}/objects/lead/fields/stage", json={"label": "Funnel stage"}, headers=ws.auth
+        f"{API}/objects/lead/fields/funnel", json={"label": "Funnel stage"}, headers=ws.auth
     )
     assert relabelled.status_code == 200, relabelled.text
-    field = await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth)
+    field = await client.get(f"{API}/objects/lead/fields/funnel", headers=ws.auth)
     assert field.json()["type"] == "stage"
     assert field.json()["label"] == "Funnel stage"
     # The pipeline still guards its stages and can still be deleted.
-    lead = await make_lead(client, ws, stage="Working")
-    pipeline = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
-    pipeline_id = pipeline.json()["data"][0]["id"]
-    assert (await read_lead(client, ws, lead["id"]))["fields"]["stage"] == "Working"
+    lead = await make_lead(client, ws, funnel="Working")
+    [pipeline_id] = [p["id"] for p in await lead_pipelines(client, ws) if p["key"] == "funnel"]
+    assert (await read_lead(client, ws, lead["id"]))["fields"]["funnel"] == "Working"
     assert (
         await client.delete(f"{API}/pipelines/{pipeline_id}", headers=ws.auth)
     ).status_code == 204
@@ -558,8 +646,13 @@ async def test_unknown_pipeline_is_404(client: httpx.AsyncClient, ws: Workspace)
 async def test_pipeline_by_key_when_unambiguous(client: httpx.AsyncClient, ws: Workspace) -> None:
     created = await make_pipeline(client, ws, key="funnel")
     assert (await get_pipeline(client, ws, "funnel"))["id"] == created["id"]
-    deal = await get_pipeline(client, ws, "stage")
-    assert deal["object"] == "deal"
+    # Lead and deal both have a pipeline keyed "stage": the key alone names neither.
+    assert_error(await client.get(f"{API}/pipelines/stage", headers=ws.auth), 404, "not_found")
+    assert_error(await patch_pipeline(client, ws, "stage", {"label": "X"}), 404, "not_found")
+    for obj in ("deal", "lead"):
+        listed = await client.get(f"{API}/pipelines", params={"object": obj}, headers=ws.auth)
+        by_id = await get_pipeline(client, ws, listed.json()["data"][0]["id"])
+        assert (by_id["object"], by_id["key"]) == (obj, "stage")
 
 
 # --- deleting -----------------------------------------------------------------------------
@@ -567,7 +660,7 @@ async def test_pipeline_by_key_when_unambiguous(client: httpx.AsyncClient, ws: W
 
 async def test_delete_pipeline(client: httpx.AsyncClient, ws: Workspace) -> None:
     created = await make_pipeline(client, ws)
-    lead = await make_lead(client, ws, stage="Working")
+    lead = await make_lead(client, ws, funnel="Working", stage="Contacted")
 
     answer = await client.delete(f"{API}/pipelines/{created['id']}", headers=ws.auth)
     assert answer.status_code == 204
@@ -576,23 +669,25 @@ async def test_delete_pipeline(client: httpx.AsyncClient, ws: Workspace) -> None
         await client.get(f"{API}/pipelines/{created['id']}", headers=ws.auth), 404, "not_found"
     )
     assert_error(
-        await client.get(f"{API}/objects/lead/fields/stage", headers=ws.auth), 404, "not_found"
+        await client.get(f"{API}/objects/lead/fields/funnel", headers=ws.auth), 404, "not_found"
     )
-    listed = await client.get(f"{API}/pipelines", params={"object": "lead"}, headers=ws.auth)
-    assert listed.json()["data"] == []
+    [seeded] = await lead_pipelines(client, ws)
+    assert_seeded_lead_pipeline(seeded)
 
     fields = (await read_lead(client, ws, lead["id"]))["fields"]
-    assert "stage" not in fields
+    assert "funnel" not in fields
     assert fields["first_name"] == "Ada"
+    # The lead's other pipeline and its field are untouched.
+    assert fields["stage"] == "Contacted"
     refused = await client.post(
-        f"{API}/objects/lead/records", json={"fields": {"stage": "New"}}, headers=ws.auth
+        f"{API}/objects/lead/records", json={"fields": {"funnel": "New"}}, headers=ws.auth
     )
     assert_error(refused, 422, "validation_failed")
-    assert detail_fields(refused) == ["stage"]
+    assert detail_fields(refused) == ["funnel"]
 
     # A new pipeline with the same key starts clean.
     await make_pipeline(client, ws)
-    assert (await read_lead(client, ws, lead["id"]))["fields"]["stage"] is None
+    assert (await read_lead(client, ws, lead["id"]))["fields"]["funnel"] is None
 
 
 async def test_the_standard_deal_pipeline_cannot_be_deleted(

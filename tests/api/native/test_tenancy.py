@@ -76,6 +76,7 @@ class World:
     field_id: str
     pipeline_id: str
     deal_pipeline_id: str
+    lead_pipeline_id: str
     deal_stage_id: str
     owner_user_id: str
     agent_user_id: str
@@ -85,6 +86,13 @@ class World:
     @property
     def secrets(self) -> tuple[str, ...]:
         return (self.marker, self.email, self.agent_email)
+
+
+async def seeded_pipeline(client: httpx.AsyncClient, ws: Workspace, obj: str) -> dict[str, Any]:
+    """The object's standard pipeline keyed "stage" (lead and deal both have one)."""
+    listed = ok(await client.get(f"{API}/pipelines", params={"object": obj}, headers=ws.auth))
+    [found] = [p for p in listed["data"] if p["key"] == "stage"]
+    return dict(found)
 
 
 async def build_world(client: httpx.AsyncClient, ws: Workspace) -> World:
@@ -141,7 +149,8 @@ async def build_world(client: httpx.AsyncClient, ws: Workspace) -> World:
         ),
         201,
     )
-    deal_pipeline = ok(await client.get(f"{API}/pipelines/stage", headers=h))
+    deal_pipeline = await seeded_pipeline(client, ws, "deal")
+    lead_pipeline = await seeded_pipeline(client, ws, "lead")
     users = ok(await client.get(f"{API}/users", headers=h))["data"]
     agent_email = f"agent-{marker.lower()}@tenant-a.example"
     agent = ok(
@@ -169,6 +178,7 @@ async def build_world(client: httpx.AsyncClient, ws: Workspace) -> World:
         field_id=field["id"],
         pipeline_id=pipeline["id"],
         deal_pipeline_id=deal_pipeline["id"],
+        lead_pipeline_id=lead_pipeline["id"],
         deal_stage_id=deal_pipeline["stages"][0]["id"],
         owner_user_id=users[0]["id"],
         agent_user_id=agent["id"],
@@ -410,7 +420,7 @@ async def test_pipelines_stay_in_their_workspace(
     client: httpx.AsyncClient, ws: Workspace, other_ws: Workspace, world: World
 ) -> None:
     h = other_ws.auth
-    for ref in (world.pipeline_id, world.deal_pipeline_id, "phase"):
+    for ref in (world.pipeline_id, world.deal_pipeline_id, world.lead_pipeline_id, "phase"):
         assert_not_found(await client.get(f"{API}/pipelines/{ref}", headers=h), world.marker)
         assert_not_found(
             await client.patch(f"{API}/pipelines/{ref}", json={"label": "Mine"}, headers=h),
@@ -421,9 +431,12 @@ async def test_pipelines_stay_in_their_workspace(
     ids = [p["id"] for p in listed["data"]]
     assert world.pipeline_id not in ids
     assert world.deal_pipeline_id not in ids
+    assert world.lead_pipeline_id not in ids
     assert world.marker not in json.dumps(listed)
-    own_deal_pipeline = ok(await client.get(f"{API}/pipelines/stage", headers=h))
+    own_deal_pipeline = await seeded_pipeline(client, other_ws, "deal")
     assert own_deal_pipeline["id"] != world.deal_pipeline_id
+    own_lead_pipeline = await seeded_pipeline(client, other_ws, "lead")
+    assert own_lead_pipeline["id"] != world.lead_pipeline_id
     # A stage of A's pipeline is no stage of B's.
     refused = await client.post(
         f"{API}/objects/deal/records",

@@ -48,7 +48,7 @@ def render_status(status: int, message: str) -> bytes:
 def _sentence(field: str, message: str) -> str:
     """``("email", "is required")`` reads "The email field is required."."""
     name = field.replace("_", " ")
-    if message.startswith(("is ", "must ", "has ", "links ")):
+    if message.startswith(("is ", "must ", "has ", "links ", "matches ")):
         return f"The {name} field {message}."
     return f"{message[:1].upper()}{message[1:]}."
 

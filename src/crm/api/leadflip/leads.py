@@ -14,6 +14,7 @@ from crm.api.leadflip.render import email_of, event, lead, stage_name, status_pi
 from crm.api.leadflip.transport import object_body, read, write
 from crm.core.errors import CRMError, FieldError, NotFound, ValidationFailed
 from crm.core.events.service import record_timeline
+from crm.core.ids import parse_uuid
 from crm.core.intake import service as intake
 from crm.core.intake.keys import normalise
 from crm.core.intake.payload import ENTITY_KEYS
@@ -93,12 +94,19 @@ async def take_in_many(request: Request) -> Response:
     return json_response({"status": "success", **out, "failed": failed})
 
 
+def _lead_uuid(lead_id: str) -> str:
+    """Leadflip names leads by UUID only; anything else is a lead that does not exist."""
+    if parse_uuid(lead_id) is None:
+        raise NotFound(LEAD_NOT_FOUND)
+    return lead_id
+
+
 @router.get("/leads/{lead_id}")
 async def get_lead(lead_id: str, request: Request) -> Response:
     """A lead with its field values, status and recent events."""
     try:
         async with read(request) as (conn, p):
-            found = await locate_record(conn, p, lead_id)
+            found = await locate_record(conn, p, _lead_uuid(lead_id))
             meta = await metadata_for(conn, p)
             events = await record_timeline(conn, p.workspace_id, found.id, limit=RECENT_EVENTS)
     except NotFound as exc:
@@ -116,7 +124,7 @@ async def update_lead(lead_id: str, request: Request) -> Response:
             if unknown:
                 raise ValidationFailed.of([FieldError(k, "is not an attribute") for k in unknown])
             changed = await intake.amend(
-                conn, p, lead_id, payload.get("fields", {}), note=payload.get("note")
+                conn, p, _lead_uuid(lead_id), payload.get("fields", {}), note=payload.get("note")
             )
     except NotFound as exc:
         return answer(exc, not_found=LEAD_NOT_FOUND)
@@ -144,7 +152,7 @@ async def update_status(lead_id: str, request: Request) -> Response:
                     [FieldError(k, "is not an attribute") for k in unknown]
                     + ([] if isinstance(step, str) and step.strip() else [_required("stage")])
                 )
-            found = await locate_record(conn, p, lead_id)
+            found = await locate_record(conn, p, _lead_uuid(lead_id))
             meta = await metadata_for(conn, p)
             pipeline = status_pipeline(meta, found.object, payload.get("pipeline"))
             moved = await motion.move_stage(

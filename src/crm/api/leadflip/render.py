@@ -34,7 +34,9 @@ def status_pipeline(meta: WorkspaceMeta, obj: ObjectMeta, ref: Any = None) -> Pi
     for pipeline in found:
         if ref is None or ref in (pipeline.key, str(pipeline.uuid)):
             return pipeline
-    problem = f"{obj.key} has no pipeline" + (f" {ref!r}" if ref is not None else "")
+    problem = (
+        f"no pipeline {ref!r} on {obj.key}" if ref is not None else f"no pipeline on {obj.key}"
+    )
     raise ValidationFailed.of([FieldError("pipeline" if ref else "status_step", problem)])
 
 
@@ -84,7 +86,8 @@ def entity(obj: ObjectMeta) -> dict[str, Any]:
     return {
         "id": str(obj.uuid),
         "slug": obj.key,
-        "label": obj.label,
+        "label": obj.plural_label,
+        "singular_label": obj.label,
         "fields": [
             {"key": f.key, "label": f.label, "type": f.type, "required": f.required}
             for f in obj.ordered_fields

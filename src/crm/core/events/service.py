@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
 from crm.core.metadata.model import WorkspaceMeta
+from crm.core.records.model import Record
 from crm.db.schema import events
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "append_many",
     "changes_since",
     "event_row",
+    "record_event",
     "record_timeline",
 ]
 
@@ -64,6 +66,21 @@ async def append_event(
             payload=payload or {},
             created_at=utcnow(),
         )
+    )
+
+
+async def record_event(
+    conn: AsyncConnection, principal: Principal, record: Record, type_: str, **extra: Any
+) -> None:
+    """Append an event about ``record``: its payload names the record and its object."""
+    await append_event(
+        conn,
+        principal.workspace_id,
+        type_,
+        actor=principal,
+        object_type_id=record.object.id,
+        record_id=record.id,
+        payload={"record": str(record.uuid), "object": record.object.key, **extra},
     )
 
 

@@ -70,14 +70,20 @@ def matcher_for(meta: WorkspaceMeta, obj: ObjectMeta) -> KeyMatcher:
 
 
 def find_object(meta: WorkspaceMeta, ref: str) -> ObjectMeta | None:
-    """An object type by key, UUID, or (loosely) its key, label or plural label."""
+    """An object type by key or UUID, else (loosely) by key, then label or plural label.
+
+    As with fields, a key wins: an object keyed ``leads`` is found before another object
+    whose plural label reads "Leads".
+    """
     if ref in meta.objects:
         return meta.objects[ref]
     wanted = normalise(ref)
-    for obj in meta.objects.values():
+    objects = list(meta.objects.values())
+    for obj in objects:
         if str(obj.uuid) == ref.strip().lower():
             return obj
-    for obj in meta.objects.values():
-        if wanted in (normalise(obj.key), normalise(obj.label), normalise(obj.plural_label)):
-            return obj
+    for names in (lambda o: (o.key,), lambda o: (o.label, o.plural_label)):
+        for obj in objects:
+            if wanted in (normalise(n) for n in names(obj)):
+                return obj
     return None

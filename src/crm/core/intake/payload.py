@@ -33,6 +33,9 @@ class Submission:
     assignee: str | None = None
     viewers: Any = None
     notes: list[dict[str, Any]] = field(default_factory=list)
+    #: A batch's shared note: added once to each record the batch writes, however many of
+    #: its items meet in that record.
+    batch_notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_notes(key: str, value: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:

@@ -10,6 +10,7 @@ records are stored with one INSERT; notes, viewers and events follow in batches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,7 +29,7 @@ from crm.core.events.service import append_many, event_row
 from crm.core.intake.keys import find_object, matcher_for
 from crm.core.intake.payload import Submission, read_notes, read_submission
 from crm.core.metadata.fieldtypes import FieldValueError
-from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.metadata.model import FieldMeta, ObjectMeta, UserMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.notes.service import attach_notes
 from crm.core.records import repository as repo
@@ -105,6 +106,7 @@ async def amend(
             viewers = resolve_viewers(meta, submission.viewers)
         except ValidationFailed as exc:
             errors += exc.field_errors
+    owner = _assignee(meta, submission.assignee, errors)
     if errors:
         raise ValidationFailed.of(errors)
     updated = await update_record(
@@ -113,12 +115,28 @@ async def amend(
         obj.key,
         record.id,
         fields=submission.fields,
-        owner=submission.assignee,
+        owner=str(owner.uuid) if owner else None,
         unmapped=submission.unmapped,
     )
     await attach_notes(conn, principal, [(updated, n) for n in submission.notes + notes])
-    await insert_viewers(conn, principal.workspace_id, [(updated.id, u.id) for u in viewers])
+    shared = await insert_viewers(
+        conn, principal.workspace_id, [(updated.id, u.id) for u in viewers]
+    )
+    await append_many(
+        conn, _shared_events(principal, meta, obj, {updated.id: updated}, shared, utcnow())
+    )
     return Amended(updated, list(dict.fromkeys(submission.fields)), submission.unmapped)
+
+
+def _assignee(meta: WorkspaceMeta, ref: str | None, errors: list[FieldError]) -> UserMeta | None:
+    """The active user ``assignee`` names; an error for ``assignee`` when there is none."""
+    if ref is None:
+        return None
+    user = meta.user(ref)
+    if user is None or not user.active:
+        errors.append(FieldError("assignee", "must be an active user's id or email"))
+        return None
+    return user
 
 
 def resolve_entity(meta: WorkspaceMeta, ref: Any) -> ObjectMeta:
@@ -164,7 +182,7 @@ async def take_in_many(
     _plan_new(principal, obj, live)
     await _store_new(conn, principal, meta, obj, live)
     await _apply_to_existing(conn, principal, meta, obj, live)
-    await _follow_up(conn, principal, obj, live)
+    await _follow_up(conn, principal, meta, obj, live)
     return [it.outcome for it in items]
 
 
@@ -193,12 +211,8 @@ async def _read(
     errors += problems
     if not errors:
         errors += await check_references(conn, principal, meta, obj, values)
-    if submission.assignee is not None:
-        user = meta.user(submission.assignee)
-        if user is None or not user.active:
-            errors.append(FieldError("assignee", "must be an active user's id or email"))
-        else:
-            item.owner_id = user.id
+    owner = _assignee(meta, submission.assignee, errors)
+    item.owner_id = owner.id if owner else None
     if submission.viewers is not None:
         try:
             item.viewer_ids = [u.id for u in resolve_viewers(meta, submission.viewers)]
@@ -217,7 +231,7 @@ def _share(
     and one its field would refuse (a free-text source for a select) is kept unmapped."""
     if key == "note":
         if isinstance(value, str) and value.strip():
-            submission.notes.append({"body": value, "kind": "note", "tag": None})
+            submission.batch_notes.append({"body": value, "kind": "note", "tag": None})
         return
     if f is not None:
         try:
@@ -240,15 +254,19 @@ async def _find_duplicates(
     for key in rule.match:
         values = [it.values[key] for it in items if it.values.get(key) is not None]
         existing[key] = await repo.holders_of(conn, principal.workspace_id, obj, key, values)
-    claimed: dict[tuple[str, Any], _Item] = {}
+    claimed: dict[tuple[str, Any], _Item | int] = {}
     for it in items:
         keys = [(k, it.values[k]) for k in rule.match if it.values.get(k) is not None]
-        it.target = next((existing[k][v] for k, v in keys if v in existing[k]), None)
-        if it.target is None:
-            it.merged_into = next((claimed[k, v] for k, v in keys if (k, v) in claimed), None)
-        if it.target is None and (it.merged_into is None or rule.policy == "create"):
-            for pair in keys:
-                claimed.setdefault(pair, it)
+        found: list[_Item | int] = [existing[k][v] for k, v in keys if v in existing[k]]
+        found += [claimed[pair] for pair in keys if pair in claimed]
+        first = found[0] if found else None
+        it.target = first if isinstance(first, int) else None
+        it.merged_into = first if isinstance(first, _Item) else None
+        # What an item brings joins the record it lands in: a later item matching only
+        # its values finds that record too, as it would if the payloads came one by one.
+        lands_in: _Item | int = it if first is None or rule.policy == "create" else first
+        for pair in keys:
+            claimed.setdefault(pair, lands_in)
 
 
 def _plan_new(principal: Principal, obj: ObjectMeta, items: list[_Item]) -> None:
@@ -321,7 +339,7 @@ async def _apply_to_existing(
         results = await apply_changes(conn, principal, meta, obj, changes)
         for (it, _), result in zip(updating, results, strict=True):
             if isinstance(result, CRMError):
-                it.outcome.status, it.outcome.error = "failed", _refusal(obj, result)
+                it.outcome.status, it.outcome.error = "failed", _refusal(obj, it, result)
             else:
                 it.outcome.record = result
     reading = [(it, target) for it, target in pending if it.outcome.status != "updated"]
@@ -331,22 +349,59 @@ async def _apply_to_existing(
         if it.outcome.status == "created":
             it.outcome.duplicate_of = found  # a twin of a record the caller may not see stays
         elif found is None:
-            it.outcome.status, it.outcome.error = "failed", _refusal(obj, NotFound(""))
+            it.outcome.status, it.outcome.error = "failed", _refusal(obj, it, NotFound(""))
         else:
             it.outcome.record = found
 
 
-def _refusal(obj: ObjectMeta, exc: CRMError) -> CRMError:
-    """Not seeing or not being allowed to change the duplicate is a conflict, not a 404."""
-    if isinstance(exc, NotFound | PermissionDenied):
-        return Conflict(
-            f"Another {obj.label.lower()} with these details exists, which you may not change"
+def _refusal(obj: ObjectMeta, it: _Item, exc: CRMError) -> CRMError:
+    """Not seeing or not being allowed to change the duplicate is a conflict on the field
+    that matched, not a 404."""
+    if not isinstance(exc, NotFound | PermissionDenied):
+        return exc
+    key = next((k for k in obj.duplicate_rule.match if it.values.get(k) is not None), "fields")
+    problem = FieldError(
+        key,
+        f"matches another {obj.label.lower()} that exists, which you may not change",
+        "duplicate_record",
+    )
+    return Conflict(
+        f"Another {obj.label.lower()} with these details exists, which you may not change",
+        [problem.as_dict()],
+    )
+
+
+def _shared_events(
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    records_by_id: dict[int, Record],
+    shared: list[tuple[int, int]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """``record.shared`` for each record intake shared with new viewers."""
+    users: dict[int, list[str]] = {}
+    for record_id, user_id in shared:
+        users.setdefault(record_id, []).append(str(meta.users[user_id].uuid))
+    return [
+        event_row(
+            principal,
+            "record.shared",
+            at=now,
+            object_type_id=obj.id,
+            record_id=rid,
+            payload={"record": str(records_by_id[rid].uuid), "object": obj.key, "users": names},
         )
-    return exc
+        for rid, names in users.items()
+    ]
 
 
 async def _follow_up(
-    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    items: list[_Item],
 ) -> None:
     """Notes, viewers and duplicate events of the records just written, in batches."""
     written: list[tuple[_Item, Record]] = [
@@ -356,11 +411,15 @@ async def _follow_up(
         and it.outcome.error is None
         and (it.outcome.status == "created" or (it.outcome.status == "updated" and it.target))
     ]
-    await attach_notes(conn, principal, [(r, n) for it, r in written for n in it.submission.notes])
-    await insert_viewers(
+    notes = [(r, n) for it, r in written for n in it.submission.notes]
+    batch = {(r.id, n["body"]): (r, n) for it, r in written for n in it.submission.batch_notes}
+    await attach_notes(conn, principal, notes + list(batch.values()))
+    shared = await insert_viewers(
         conn, principal.workspace_id, [(r.id, u) for it, r in written for u in it.viewer_ids]
     )
     now = utcnow()
+    by_id = {r.id: r for _, r in written}
+    await append_many(conn, _shared_events(principal, meta, obj, by_id, shared, now))
     await append_many(
         conn,
         [

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from crm.core.events import append_event
-from crm.core.events.service import append_many, event_row
+from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.records.model import Record
@@ -100,19 +99,8 @@ async def add_note(
     row["id"] = (
         await conn.execute(sa.insert(notes).values(**row).returning(notes.c.id))
     ).scalar_one()
-    await append_event(
-        conn,
-        principal.workspace_id,
-        "note.created",
-        actor=principal,
-        object_type_id=record.object.id,
-        record_id=record.id,
-        payload={
-            "record": str(record.uuid),
-            "object": record.object.key,
-            "note": str(row["uuid"]),
-            "kind": row["kind"],
-        },
+    await record_event(
+        conn, principal, record, "note.created", note=str(row["uuid"]), kind=row["kind"]
     )
     return Note(
         row["id"],
@@ -261,15 +249,7 @@ async def update_note(
     await conn.execute(
         sa.update(notes).where(notes.c.id == row.id).values(updated_at=now, **values)
     )
-    await append_event(
-        conn,
-        principal.workspace_id,
-        "note.updated",
-        actor=principal,
-        object_type_id=record.object.id,
-        record_id=record.id,
-        payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
-    )
+    await record_event(conn, principal, record, "note.updated", note=note_ref)
     merged = {
         "kind": row.kind,
         "body": row.body,
@@ -297,12 +277,4 @@ async def delete_note(
     principal.require_scope("note", "delete")
     record, row = await _note(conn, principal, object_key, ref, note_ref)
     await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(deleted_at=utcnow()))
-    await append_event(
-        conn,
-        principal.workspace_id,
-        "note.deleted",
-        actor=principal,
-        object_type_id=record.object.id,
-        record_id=record.id,
-        payload={"record": str(record.uuid), "object": record.object.key, "note": note_ref},
-    )
+    await record_event(conn, principal, record, "note.deleted", note=note_ref)

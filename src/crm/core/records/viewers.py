@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, ValidationFailed
-from crm.core.events import append_event
+from crm.core.events.service import record_event
 from crm.core.metadata.model import UserMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.records.model import Record
@@ -50,11 +50,12 @@ def resolve_viewers(meta: WorkspaceMeta, refs: Any, field: str = "viewers") -> l
 
 async def insert_viewers(
     conn: AsyncConnection, workspace_id: int, pairs: list[tuple[int, int]]
-) -> None:
-    """Share records with users, as ``(record_id, user_id)`` pairs; pairs shared already stay."""
+) -> list[tuple[int, int]]:
+    """Share records with users, as ``(record_id, user_id)`` pairs; answers the pairs that
+    were not shared yet (the others stay as they were)."""
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
-        return
+        return []
     found = await conn.execute(
         sa.select(record_viewers.c.record_id, record_viewers.c.user_id).where(
             record_viewers.c.workspace_id == workspace_id,
@@ -63,13 +64,16 @@ async def insert_viewers(
     )
     have = {(r, u) for r, u in found.all()}
     now = utcnow()
-    rows = [
-        {"workspace_id": workspace_id, "record_id": r, "user_id": u, "created_at": now}
-        for r, u in wanted
-        if (r, u) not in have
-    ]
-    if rows:
-        await conn.execute(sa.insert(record_viewers), rows)
+    new = [pair for pair in wanted if pair not in have]
+    if new:
+        await conn.execute(
+            sa.insert(record_viewers),
+            [
+                {"workspace_id": workspace_id, "record_id": r, "user_id": u, "created_at": now}
+                for r, u in new
+            ],
+        )
+    return new
 
 
 async def _current(conn: AsyncConnection, record: Record, workspace_id: int) -> set[int]:
@@ -105,18 +109,8 @@ async def add_viewers(
     new = [u for u in wanted if u.id not in current]
     if new:
         await insert_viewers(conn, principal.workspace_id, [(record.id, u.id) for u in new])
-        await append_event(
-            conn,
-            principal.workspace_id,
-            "record.shared",
-            actor=principal,
-            object_type_id=record.object.id,
-            record_id=record.id,
-            payload={
-                "record": str(record.uuid),
-                "object": record.object.key,
-                "users": [str(u.uuid) for u in new],
-            },
+        await record_event(
+            conn, principal, record, "record.shared", users=[str(u.uuid) for u in new]
         )
     return await list_viewers(conn, principal, object_key, ref)
 
@@ -141,16 +135,4 @@ async def remove_viewer(
         )
     if found is None or gone is None or not gone.rowcount:
         raise NotFound("The record is not shared with that user")
-    await append_event(
-        conn,
-        principal.workspace_id,
-        "record.unshared",
-        actor=principal,
-        object_type_id=record.object.id,
-        record_id=record.id,
-        payload={
-            "record": str(record.uuid),
-            "object": record.object.key,
-            "users": [str(found.uuid)],
-        },
-    )
+    await record_event(conn, principal, record, "record.unshared", users=[str(found.uuid)])
