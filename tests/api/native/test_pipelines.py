@@ -700,3 +700,16 @@ async def test_the_standard_deal_pipeline_cannot_be_deleted(
     assert (
         await client.get(f"/api/v1/pipelines/{pipeline_id}", headers=ws.auth)
     ).status_code == 200
+
+
+async def test_pipeline_by_object_and_key(client: httpx.AsyncClient, ws: Workspace) -> None:
+    """lead and deal both have a pipeline keyed stage: object.key names each one."""
+    lead = await client.get(f"{API}/pipelines/lead.stage", headers=ws.auth)
+    deal = await client.get(f"{API}/pipelines/deal.stage", headers=ws.auth)
+    assert (lead.status_code, deal.status_code) == (200, 200)
+    assert (lead.json()["object"], lead.json()["label"]) == ("lead", "Lead pipeline")
+    assert (deal.json()["object"], deal.json()["label"]) == ("deal", "Sales pipeline")
+    both = await client.get(f"{API}/pipelines/stage", headers=ws.auth)
+    error = assert_error(both, 404, "not_found")
+    assert "deal, lead" in error["message"]
+    assert_error(await client.get(f"{API}/pipelines/case.stage", headers=ws.auth), 404, "not_found")

@@ -159,13 +159,24 @@ async def list_pipelines(
 
 
 def find_pipeline(meta: WorkspaceMeta, ref: str) -> PipelineMeta:
-    """A pipeline by UUID, or by key when only one object has a pipeline with that key."""
+    """A pipeline by UUID, by ``object.key`` (``lead.stage``), or by key when only one
+    object has a pipeline with that key."""
     wanted = parse_uuid(ref)
     if wanted is not None:
         found = [p for p in meta.pipelines.values() if p.uuid == wanted]
     else:
-        found = [p for p in meta.pipelines.values() if p.key == ref]
-    if len(found) != 1:
+        object_key, _, key = ref.rpartition(".")
+        found = [
+            p
+            for p in meta.pipelines.values()
+            if p.key == key and object_key in ("", meta.objects_by_id[p.object_type_id].key)
+        ]
+    if len(found) > 1:
+        owners = ", ".join(sorted(meta.objects_by_id[p.object_type_id].key for p in found))
+        raise NotFound(
+            f"Several pipelines are keyed {ref!r} ({owners}): name one as object.key or by id"
+        )
+    if not found:
         raise NotFound(f"Pipeline {ref!r} not found")
     return found[0]
 
