@@ -225,8 +225,10 @@ async def create_object(
 async def _index_match_fields(conn: AsyncConnection, obj: ObjectMeta, rule: dict[str, Any]) -> None:
     """Intake looks records up by the rule's fields: make sure they are indexed."""
     for key in rule["match"]:
-        if not obj.fields[key].indexed:
+        f = obj.fields[key]
+        if not f.indexed:
             await ensure_index(conn, key)
+            await conn.execute(sa.update(fields).where(fields.c.id == f.id).values(indexed=True))
 
 
 def plural(label: str) -> str:
