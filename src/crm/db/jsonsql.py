@@ -56,14 +56,13 @@ def bind_value(dialect: str, value: Any) -> sa.ColumnElement[Any]:
 
 
 def in_values(dialect: str, key: str, values: list[Any]) -> sa.ColumnElement[bool]:
-    """Whether field ``key`` holds one of ``values`` (stored forms), as one expanding parameter.
+    """Whether field ``key`` holds one of ``values`` (stored forms), bound as one parameter.
 
     One parameter for the whole list keeps compiling cheap for long lists (intake looks up
-    thousands of emails at once); the statement itself still lists each value.
+    thousands of emails at once).
     """
     if dialect == "postgresql":
         texts = [orjson.dumps(v).decode() for v in values]
-        # An expanding parameter cannot be cast as a whole: compare with ANY of a jsonb[].
         return value_expr(dialect, key) == sa.any_(
             sa.cast(sa.bindparam("in_values", texts, type_=ARRAY(sa.Text)), ARRAY(JSONB))
         )
@@ -128,11 +127,25 @@ def index_name(key: str) -> str:
     return f"rx_{_key(key)}"
 
 
-def create_index_sql(dialect: str, key: str) -> str:
-    """DDL for the shared filter/sort index of field ``key`` (all objects, all workspaces)."""
+def create_index_sql(dialect: str, key: str) -> list[str]:
+    """DDL for the shared filter/sort index of field ``key`` (all objects, all workspaces).
+
+    On PostgreSQL the field's values also get expression statistics: the planner ignores
+    the statistics of a partial index's expression, and without any it guesses that each
+    value matches hundreds of rows, scanning the table for a list of a few hundred emails
+    that the index answers in milliseconds (see docs/adr/0002-intake.md).
+    """
     expr = str(value_expr(dialect, key)).replace("records.data", "data")
     nulls = " NULLS FIRST" if dialect == "postgresql" else ""
-    return (
+    ddl = [
         f"CREATE INDEX IF NOT EXISTS {index_name(key)} ON records "
         f"(workspace_id, object_type_id, ({expr}){nulls}, id) WHERE deleted_at IS NULL"
-    )
+    ]
+    if dialect == "postgresql":
+        ddl.append(f"CREATE STATISTICS IF NOT EXISTS {stats_name(key)} ON ({expr}) FROM records")
+    return ddl
+
+
+def stats_name(key: str) -> str:
+    """The PostgreSQL expression statistics of field ``key``'s values."""
+    return "rs_" + index_name(key).removeprefix("rx_")

@@ -401,7 +401,8 @@ def check_field_spec(
 
 async def ensure_index(conn: AsyncConnection, key: str) -> None:
     """Create the shared filter/sort index for field ``key`` if it does not exist yet."""
-    await conn.execute(sa.text(jsonsql.create_index_sql(_dialect(conn), key)))
+    for ddl in jsonsql.create_index_sql(_dialect(conn), key):
+        await conn.execute(sa.text(ddl))
 
 
 async def insert_field(

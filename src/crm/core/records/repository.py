@@ -119,14 +119,15 @@ async def holders_of(
     for start in range(0, len(distinct), _IN_CHUNK):
         chunk = distinct[start : start + _IN_CHUNK]
         rows = await conn.execute(
-            sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id)
-            .where(
+            sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id).where(
                 records.c.workspace_id == workspace_id,
                 records.c.object_type_id == obj.id,
                 records.c.deleted_at.is_(None),
                 jsonsql.in_values(dialect, key, chunk),
             )
-            .order_by(records.c.id.desc())
         )
-        found.update((row.value, row.id) for row in rows)
+        # No ORDER BY: sorting by id would tempt the planner into walking the listing
+        # index backwards instead of looking the values up in the field's index.
+        for value, rid in rows.all():
+            found[value] = min(rid, found.get(value, rid))
     return found
