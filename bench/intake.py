@@ -3,9 +3,9 @@
 Every request goes through the whole server in this process (``httpx`` over ASGI: routing,
 parsing, key matching, validation, duplicate lookups, the insert, notes and events, the
 commit), against a workspace that already holds ``--existing`` leads, so the duplicate
-lookups search a populated table (analyzed after loading, as autovacuum would have). Payloads use loose keys (``"First Name"``, ``"E-mail
-Address"``), carry a stage, an unmapped key or two and sometimes a note, the way web forms
-send them.
+lookups search a populated table (analyzed after loading, as autovacuum would have).
+Payloads use loose keys (``"First Name"``, ``"E-mail"``), carry a stage, an unmapped key or
+two and sometimes a note, the way web forms send them.
 
 Measured: leads per second and request latency for single JSON and form intakes; leads per
 second for batches of 1,000 and 10,000 (all new, and half of them duplicates of existing
