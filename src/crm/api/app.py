@@ -20,12 +20,14 @@ from crm.api.leadflip import errors as leadflip_errors
 from crm.api.native import (
     access,
     events,
+    identities,
     intake,
     links,
     notes,
     objects,
     pipelines,
     records,
+    tags,
     viewers,
 )
 from crm.api.native.errors import install, render_status
@@ -82,6 +84,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         intake,
         links,
         viewers,
+        tags,
+        identities,
         notes,
         pipelines,
         events,

@@ -253,6 +253,45 @@ record_viewers = sa.Table(
     sa.Index("ix_record_viewers_user", "workspace_id", "user_id", "record_id"),
 )
 
+tags = sa.Table(
+    "tags",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(100), nullable=False),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "name_key"),
+)
+
+record_tags = sa.Table(
+    "record_tags",
+    metadata,
+    _workspace(),
+    sa.Column("tag_id", BigId, sa.ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("record_id", BigId, nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("workspace_id", "tag_id", "record_id"),
+    sa.Index("ix_record_tags_record", "workspace_id", "record_id"),
+)
+
+identities = sa.Table(
+    "identities",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("metadata", JSONDoc, nullable=False),
+    _created(),
+    sa.UniqueConstraint("workspace_id", "channel", "address"),
+    sa.Index("ix_identities_record", "workspace_id", "record_id"),
+)
+
 sequences = sa.Table(
     "sequences",
     metadata,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from crm.core.events.service import Event
+from crm.core.identities.service import Identity
 from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, UserMeta, WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
 from crm.core.records.values import render_fields
+from crm.core.tags.service import Tag
 
 
 def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
@@ -116,4 +118,26 @@ def event(meta: WorkspaceMeta, ev: Event) -> dict[str, Any]:
         "changes": ev.changes,
         "data": ev.payload,
         "created_at": ev.created_at,
+    }
+
+
+def tag(meta: WorkspaceMeta, t: Tag, *, counted: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(t.uuid),
+        "name": t.name,
+        "created_by": _user(meta, t.created_by),
+        "created_at": t.created_at,
+    }
+    if counted:
+        out["labeled_count"] = t.labeled_count
+    return out
+
+
+def identity(i: Identity) -> dict[str, Any]:
+    return {
+        "id": str(i.uuid),
+        "channel": i.channel,
+        "address": i.address,
+        "metadata": i.metadata,
+        "created_at": i.created_at,
     }

@@ -149,6 +149,17 @@ class IntakeBatchIn(Body):
     shared: dict[str, Any] = {}
 
 
+class TagIn(Body):
+    name: str = Field(examples=["VIP"])
+
+
+class IdentityIn(Body):
+    channel: Literal["whatsapp", "sms", "email", "messenger", "instagram", "telegram", "webchat"]
+    #: Optional when the channel's metadata key holds it (``phoneNumber``, ``email``, ...).
+    address: str | None = Field(None, examples=["+48123456789"])
+    metadata: dict[str, Any] = {}
+
+
 class ViewersIn(Body):
     users: list[str] = Field(examples=[["sam@acme.com"]])
 

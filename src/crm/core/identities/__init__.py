@@ -1,0 +1,1 @@
+"""Identities: how a record is reached on each messaging channel."""

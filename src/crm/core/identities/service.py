@@ -1,0 +1,260 @@
+"""Identities: the addresses a record is reached at on each messaging channel.
+
+An identity is a channel and an address (a phone number for WhatsApp and SMS, an email
+address, or the channel's own user id), with the channel's metadata. An address belongs
+to at most one record per workspace and channel, so an incoming message finds its record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.events.service import record_event
+from crm.core.ids import parse_uuid, uuid7
+from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_type
+from crm.core.records.model import Record
+from crm.core.records.service import get_record, locate_record, require_reach
+from crm.core.storable import unstorable
+from crm.db.schema import identities, records
+
+__all__ = [
+    "CHANNELS",
+    "Identity",
+    "add_identity",
+    "find_by_identity",
+    "identities_of",
+    "normalise_address",
+    "remove_identity",
+]
+
+#: The channels and the metadata key that holds each one's address.
+CHANNELS = {
+    "whatsapp": "phoneNumber",
+    "sms": "phoneNumber",
+    "email": "email",
+    "messenger": "userId",
+    "instagram": "userId",
+    "telegram": "userId",
+    "webchat": "visitorId",
+}
+MAX_ADDRESS = 320
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: int
+    uuid: Any
+    record_id: int
+    channel: str
+    address: str
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+def _identity(row: Any) -> Identity:
+    return Identity(
+        row.id, row.uuid, row.record_id, row.channel, row.address, row.metadata, row.created_at
+    )
+
+
+def normalise_address(channel: Any, address: Any) -> str:
+    """The stored form of an address on ``channel`` (E.164 phones, lower-cased emails)."""
+    if channel not in CHANNELS:
+        raise ValidationFailed.of([FieldError("channel", "must be one of " + ", ".join(CHANNELS))])
+    kind = {"phoneNumber": "phone", "email": "email"}.get(CHANNELS[channel])
+    try:
+        if kind is not None:
+            return str(field_type(kind).parse(address, FieldContext("address", {})))
+    except FieldValueError as exc:
+        raise ValidationFailed.of([FieldError("address", str(exc))]) from None
+    if not isinstance(address, str) or not 0 < len(address.strip()) <= MAX_ADDRESS:
+        raise ValidationFailed.of([FieldError("address", f"must be 1 to {MAX_ADDRESS} characters")])
+    return address.strip()
+
+
+def _check(channel: Any, address: Any, metadata: Any) -> tuple[str, dict[str, Any]]:
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise ValidationFailed.of([FieldError("metadata", "must be an object")])
+    unfit = unstorable(metadata, "metadata")
+    if unfit is not None:
+        where, _, message = unfit.partition(": ")
+        raise ValidationFailed.of([FieldError(where, message)])
+    key = CHANNELS.get(channel) if isinstance(channel, str) else None
+    if address is None and key is not None:
+        address = metadata.get(key)
+    stored = normalise_address(channel, address)
+    assert key is not None
+    return stored, {**metadata, key: stored}
+
+
+async def identities_of(
+    conn: AsyncConnection, workspace_id: int, record_ids: list[int]
+) -> dict[int, list[Identity]]:
+    """The identities of each of some records (already shown to the caller), oldest first."""
+    out: dict[int, list[Identity]] = {rid: [] for rid in record_ids}
+    for start in range(0, len(record_ids), 500):
+        rows = await conn.execute(
+            sa.select(identities)
+            .where(
+                identities.c.workspace_id == workspace_id,
+                identities.c.record_id.in_(record_ids[start : start + 500]),
+            )
+            .order_by(identities.c.id)
+        )
+        for row in rows:
+            out[row.record_id].append(_identity(row))
+    return out
+
+
+async def _holder(
+    conn: AsyncConnection, workspace_id: int, channel: str, address: str
+) -> Identity | None:
+    row = (
+        await conn.execute(
+            sa.select(identities).where(
+                identities.c.workspace_id == workspace_id,
+                identities.c.channel == channel,
+                identities.c.address == address,
+            )
+        )
+    ).first()
+    return _identity(row) if row else None
+
+
+async def _live(conn: AsyncConnection, record_id: int) -> bool:
+    found = await conn.execute(
+        sa.select(records.c.id).where(records.c.id == record_id, records.c.deleted_at.is_(None))
+    )
+    return found.first() is not None
+
+
+async def add_identity(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    channel: Any,
+    address: Any = None,
+    metadata: Any = None,
+) -> Identity:
+    """Give a record an identity; the address may come from the channel's metadata key.
+
+    Adding an identity the record has already answers it unchanged; one that another record
+    holds is a conflict.
+    """
+    record = await get_record(conn, principal, object_key, ref)
+    principal.require_scope(record.object.key, "update")
+    require_reach(principal, record, "edit")
+    stored, meta = _check(channel, address, metadata)
+    held = await _holder(conn, principal.workspace_id, channel, stored)
+    if held is not None and held.record_id == record.id:
+        return held
+    if held is not None and not await _live(conn, held.record_id):
+        await conn.execute(sa.delete(identities).where(identities.c.id == held.id))
+        held = None  # a deleted record lets go of its addresses
+    if held is not None:
+        raise Conflict(
+            f"Another record has the {channel} identity {stored}",
+            [FieldError("address", "belongs to another record", "duplicate").as_dict()],
+        )
+    return await insert_identity(conn, principal, record, channel, stored, meta)
+
+
+async def insert_identity(
+    conn: AsyncConnection,
+    principal: Principal,
+    record: Record,
+    channel: str,
+    address: str,
+    metadata: dict[str, Any],
+) -> Identity:
+    """Store a checked identity no record holds yet, with its event."""
+    now, identity_uuid = utcnow(), uuid7()
+    try:
+        inserted = await conn.execute(
+            sa.insert(identities)
+            .values(
+                workspace_id=principal.workspace_id,
+                uuid=identity_uuid,
+                record_id=record.id,
+                channel=channel,
+                address=address,
+                metadata=metadata,
+                created_at=now,
+            )
+            .returning(identities.c.id)
+        )
+    except sa.exc.IntegrityError:  # a concurrent request gave it to a record first
+        raise Conflict(f"Another record has the {channel} identity {address}") from None
+    await record_event(
+        conn,
+        principal,
+        record,
+        "record.identity_added",
+        identity=str(identity_uuid),
+        channel=channel,
+        address=address,
+    )
+    return Identity(
+        inserted.scalar_one(), identity_uuid, record.id, channel, address, metadata, now
+    )
+
+
+async def remove_identity(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    identity_ref: str,
+) -> None:
+    """Take an identity off a record the caller may edit; 404 when it has no such one."""
+    record = await get_record(conn, principal, object_key, ref)
+    principal.require_scope(record.object.key, "update")
+    require_reach(principal, record, "edit")
+    wanted = parse_uuid(identity_ref)
+    gone = None
+    if wanted is not None:
+        gone = (
+            await conn.execute(
+                sa.delete(identities)
+                .where(
+                    identities.c.workspace_id == principal.workspace_id,
+                    identities.c.record_id == record.id,
+                    identities.c.uuid == wanted,
+                )
+                .returning(identities.c.channel, identities.c.address)
+            )
+        ).first()
+    if gone is None:
+        raise NotFound("Identity not found")
+    await record_event(
+        conn,
+        principal,
+        record,
+        "record.identity_removed",
+        identity=identity_ref,
+        channel=gone.channel,
+        address=gone.address,
+    )
+
+
+async def find_by_identity(
+    conn: AsyncConnection, principal: Principal, *, channel: Any, address: Any
+) -> Record:
+    """The record reached at ``address`` on ``channel``, if the caller may see it."""
+    stored = normalise_address(channel, address)
+    held = await _holder(conn, principal.workspace_id, channel, stored)
+    if held is None:
+        raise NotFound(f"No record has the {channel} identity {stored}")
+    return await locate_record(conn, principal, held.record_id)

@@ -1,0 +1,1 @@
+"""Tags: workspace labels any record can carry."""

@@ -1,0 +1,244 @@
+"""Tags: workspace labels that any record can carry, to segment and find records.
+
+A tag's name is unique in its workspace whatever its case. Tagging and untagging are
+idempotent, and each change appends an event; deleting a tag takes it off every record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.events import append_event
+from crm.core.events.service import record_event
+from crm.core.ids import parse_uuid, uuid7
+from crm.core.records.service import get_record, require_reach
+from crm.db.schema import record_tags, records, tags
+
+__all__ = [
+    "Tag",
+    "create_tag",
+    "delete_tag",
+    "get_tag",
+    "list_tags",
+    "tag_record",
+    "tags_of",
+    "tags_on",
+    "untag_record",
+]
+
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class Tag:
+    id: int
+    uuid: Any
+    name: str
+    created_at: datetime
+    created_by: int | None
+    labeled_count: int = 0
+
+
+def _tag(row: Any, count: int = 0) -> Tag:
+    return Tag(row.id, row.uuid, row.name, row.created_at, row.created_by, count)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+        raise ValidationFailed.of([FieldError("name", f"must be 1 to {MAX_NAME} characters")])
+    return " ".join(name.split())
+
+
+async def list_tags(conn: AsyncConnection, principal: Principal) -> list[Tag]:
+    """The workspace's tags by name, each with how many live records carry it."""
+    principal.require_scope("tag", "list")
+    labeled = (
+        sa.select(record_tags.c.tag_id, sa.func.count().label("n"))
+        .join(records, records.c.id == record_tags.c.record_id)
+        .where(
+            record_tags.c.workspace_id == principal.workspace_id,
+            records.c.deleted_at.is_(None),
+        )
+        .group_by(record_tags.c.tag_id)
+        .subquery()
+    )
+    rows = await conn.execute(
+        sa.select(tags, sa.func.coalesce(labeled.c.n, 0).label("n"))
+        .outerjoin(labeled, labeled.c.tag_id == tags.c.id)
+        .where(tags.c.workspace_id == principal.workspace_id)
+        .order_by(tags.c.name_key, tags.c.id)
+    )
+    return [_tag(r, r.n) for r in rows]
+
+
+async def get_tag(conn: AsyncConnection, principal: Principal, ref: str) -> Tag:
+    """A tag of the workspace by UUID; NotFound otherwise."""
+    wanted = parse_uuid(ref)
+    row = None
+    if wanted is not None:
+        row = (
+            await conn.execute(
+                sa.select(tags).where(
+                    tags.c.workspace_id == principal.workspace_id, tags.c.uuid == wanted
+                )
+            )
+        ).first()
+    if row is None:
+        raise NotFound("Tag not found")
+    return _tag(row)
+
+
+async def create_tag(conn: AsyncConnection, principal: Principal, *, name: Any) -> Tag:
+    """A new tag; 409 when the workspace has one of that name (in any case)."""
+    principal.require_scope("tag", "create")
+    clean = _check_name(name)
+    taken = (
+        await conn.execute(
+            sa.select(tags.c.id).where(
+                tags.c.workspace_id == principal.workspace_id, tags.c.name_key == clean.casefold()
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"A tag named {clean!r} exists already")
+    tag_uuid, now = uuid7(), utcnow()
+    try:
+        tag_id = await _insert(conn, principal, tag_uuid, clean, now)
+    except sa.exc.IntegrityError:  # a concurrent request took the name first
+        raise Conflict(f"A tag named {clean!r} exists already") from None
+    await append_event(
+        conn,
+        principal.workspace_id,
+        "tag.created",
+        actor=principal,
+        payload={"tag": str(tag_uuid), "name": clean},
+    )
+    return Tag(tag_id, tag_uuid, clean, now, principal.user_id)
+
+
+async def _insert(
+    conn: AsyncConnection, principal: Principal, tag_uuid: Any, name: str, now: datetime
+) -> int:
+    inserted = await conn.execute(
+        sa.insert(tags)
+        .values(
+            workspace_id=principal.workspace_id,
+            uuid=tag_uuid,
+            name=name,
+            name_key=name.casefold(),
+            created_by=principal.user_id,
+            created_at=now,
+        )
+        .returning(tags.c.id)
+    )
+    return int(inserted.scalar_one())
+
+
+async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> None:
+    """Delete a tag and take it off every record."""
+    principal.require_scope("tag", "delete")
+    tag = await get_tag(conn, principal, ref)
+    await conn.execute(
+        sa.delete(record_tags).where(
+            record_tags.c.workspace_id == principal.workspace_id, record_tags.c.tag_id == tag.id
+        )
+    )
+    await conn.execute(sa.delete(tags).where(tags.c.id == tag.id))
+    await append_event(
+        conn,
+        principal.workspace_id,
+        "tag.deleted",
+        actor=principal,
+        payload={"tag": str(tag.uuid), "name": tag.name},
+    )
+
+
+async def _tagging(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, tag_ref: str
+) -> tuple[Any, Tag]:
+    record = await get_record(conn, principal, object_key, ref)
+    principal.require_scope(record.object.key, "update")
+    require_reach(principal, record, "edit")
+    return record, await get_tag(conn, principal, tag_ref)
+
+
+async def tag_record(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, tag_ref: str
+) -> None:
+    """Put a tag on a record the caller may edit; nothing happens if it is there already."""
+    record, tag = await _tagging(conn, principal, object_key, ref, tag_ref)
+    here = (
+        await conn.execute(
+            sa.select(record_tags.c.tag_id).where(
+                record_tags.c.workspace_id == principal.workspace_id,
+                record_tags.c.tag_id == tag.id,
+                record_tags.c.record_id == record.id,
+            )
+        )
+    ).first()
+    if here is not None:
+        return
+    await conn.execute(
+        sa.insert(record_tags).values(
+            workspace_id=principal.workspace_id,
+            tag_id=tag.id,
+            record_id=record.id,
+            created_at=utcnow(),
+        )
+    )
+    await record_event(conn, principal, record, "record.tagged", tag=str(tag.uuid), name=tag.name)
+
+
+async def untag_record(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, tag_ref: str
+) -> None:
+    """Take a tag off a record the caller may edit; nothing happens if it was not there."""
+    record, tag = await _tagging(conn, principal, object_key, ref, tag_ref)
+    gone = await conn.execute(
+        sa.delete(record_tags).where(
+            record_tags.c.workspace_id == principal.workspace_id,
+            record_tags.c.tag_id == tag.id,
+            record_tags.c.record_id == record.id,
+        )
+    )
+    if gone.rowcount:
+        await record_event(
+            conn, principal, record, "record.untagged", tag=str(tag.uuid), name=tag.name
+        )
+
+
+async def tags_on(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
+) -> list[Tag]:
+    """The tags of a record the caller can see."""
+    record = await get_record(conn, principal, object_key, ref)
+    principal.require_scope("tag", "list")
+    return (await tags_of(conn, principal.workspace_id, [record.id]))[record.id]
+
+
+async def tags_of(
+    conn: AsyncConnection, workspace_id: int, record_ids: list[int]
+) -> dict[int, list[Tag]]:
+    """The tags of each of some records (which the caller has already been shown), by name."""
+    out: dict[int, list[Tag]] = {rid: [] for rid in record_ids}
+    for start in range(0, len(record_ids), 500):
+        rows = await conn.execute(
+            sa.select(record_tags.c.record_id, tags)
+            .join(tags, tags.c.id == record_tags.c.tag_id)
+            .where(
+                record_tags.c.workspace_id == workspace_id,
+                record_tags.c.record_id.in_(record_ids[start : start + 500]),
+            )
+            .order_by(tags.c.name_key)
+        )
+        for row in rows:
+            out[row.record_id].append(_tag(row))
+    return out
