@@ -19,11 +19,12 @@ import orjson
 import sqlalchemy as sa
 
 from crm.core.errors import FieldError, ValidationFailed
+from crm.core.ids import parse_uuid
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 from crm.core.records.values import parse_value
 from crm.db import jsonsql
-from crm.db.schema import records
+from crm.db.schema import identities, record_tags, records, tags
 
 OPS = (
     "eq",
@@ -45,6 +46,30 @@ SYSTEM_SORTS = ("created_at", "updated_at", "archived_at", "owner_id", "id")
 MAX_CONDITIONS = 100
 MAX_DEPTH = 8
 MAX_IN = 1000
+
+
+def _tagged(values: list[str]) -> tuple[Any, sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What ``tags`` filters on: the record's tags, matched by tag UUID."""
+    link = record_tags.join(tags, tags.c.id == record_tags.c.tag_id)
+    key = sa.and_(
+        record_tags.c.workspace_id == records.c.workspace_id,
+        record_tags.c.record_id == records.c.id,
+    )
+    ids = [u for u in (parse_uuid(v) for v in values) if u is not None]
+    return link, key, tags.c.uuid.in_(ids)
+
+
+def _reached(values: list[str]) -> tuple[Any, sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What ``channels`` filters on: the channels of the record's identities."""
+    key = sa.and_(
+        identities.c.workspace_id == records.c.workspace_id,
+        identities.c.record_id == records.c.id,
+    )
+    return identities, key, identities.c.channel.in_(values)
+
+
+#: Filterable sets a record is a member of, beside its fields.
+MEMBERSHIPS = {"tags": _tagged, "channels": _reached}
 
 
 def _escape_like(text: str) -> str:
@@ -118,12 +143,15 @@ class _Compiler:
         unknown = set(node) - {"field", "op", "value"}
         if unknown:
             raise ValidationFailed.of([FieldError(where, f"unknown keys: {sorted(unknown)}")])
-        target = resolve_target(self.obj, node.get("field"), f"{where}.field")
         op = node.get("op", "eq")
         if op not in OPS:
             raise ValidationFailed.of(
                 [FieldError(f"{where}.op", "must be one of " + ", ".join(OPS))]
             )
+        name = node.get("field")
+        if name in MEMBERSHIPS and name not in self.obj.fields:
+            return self._membership(name, op, node.get("value"), f"{where}.value")
+        target = resolve_target(self.obj, name, f"{where}.field")
         expr = target.expr(self.dialect)
         if op == "empty":
             return expr.is_(None)
@@ -136,6 +164,24 @@ class _Compiler:
             return self._compare(target, expr, op, value)
         except FieldValueError as exc:
             raise ValidationFailed.of([FieldError(f"{where}.value", str(exc))]) from None
+
+    def _membership(self, name: str, op: str, value: Any, where: str) -> sa.ColumnElement[bool]:
+        """``tags`` (tag ids) and ``channels`` (identity channels): any of, or none/some."""
+        if op in ("empty", "not_empty"):
+            link, key, _ = MEMBERSHIPS[name]([])
+            held = sa.exists(sa.select(sa.literal(1)).select_from(link).where(key))
+            return ~held if op == "empty" else held
+        if op not in ("eq", "in"):
+            raise ValidationFailed.of([FieldError(where, f"{name} takes in, eq, empty, not_empty")])
+        values = value if op == "in" else [value]
+        if (
+            not isinstance(values, list)
+            or not 0 < len(values) <= MAX_IN
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise ValidationFailed.of([FieldError(where, f"must be 1 to {MAX_IN} ids or names")])
+        link, key, wanted = MEMBERSHIPS[name](values)
+        return sa.exists(sa.select(sa.literal(1)).select_from(link).where(key, wanted))
 
     def _operand(self, target: Target, value: Any) -> Any:
         """A filter value in the form the target stores, ready to bind."""
