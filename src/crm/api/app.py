@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm import __version__
-from crm.api import leadflip
+from crm.api import flownally, leadflip
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
+from crm.api.flownally import errors as flownally_errors
 from crm.api.leadflip import errors as leadflip_errors
 from crm.api.native import (
     access,
@@ -49,7 +50,10 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     Without ``engine`` the server opens its own when it starts and closes it when it stops.
     """
 
-    faces = {"/leadflip/api": (leadflip.create_face(), leadflip_errors.render_status)}
+    faces = {
+        "/leadflip/api": (leadflip.create_face(), leadflip_errors.render_status),
+        "/flownally/v1": (flownally.create_face(), flownally_errors.render_status),
+    }
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -132,6 +132,7 @@ fields = sa.Table(
     sa.Column("default", JSONDoc),
     sa.Column("options", JSONDoc, nullable=False),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_by", BigId),
     _created(),
     sa.UniqueConstraint("workspace_id", "object_type_id", "key"),
 )

@@ -51,6 +51,17 @@ async def unit(
         yield conn, principal
 
 
+@asynccontextmanager
+async def received_unit(
+    request: Request, key: str | None
+) -> AsyncIterator[tuple[AsyncConnection, Principal]]:
+    """A writing unit of work whose body is received first, so no transaction waits on the
+    network, and read inside it, so a bad key is answered before a bad body."""
+    await request.body()
+    async with unit(request, key, write=True) as pair:
+        yield pair
+
+
 def bearer(request: Request) -> str | None:
     """The key from ``Authorization: Bearer ak_...``."""
     header = request.headers.get("authorization", "")

@@ -7,8 +7,7 @@ are refused.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +18,7 @@ from crm.api.common.http import (
     bearer,
     json_body,
     media_type,
+    received_unit,
     require_json,
     unit,
 )
@@ -35,14 +35,9 @@ def read(request: Request) -> Unit:
     return unit(request, bearer(request), write=False)
 
 
-@asynccontextmanager
-async def write(request: Request) -> AsyncIterator[tuple[AsyncConnection, Principal]]:
-    """A writing unit of work; the body is received first, so no transaction waits on the
-    network, and read inside, so a bad key is answered 401 before a bad body 400.
-    """
-    await request.body()
-    async with unit(request, bearer(request), write=True) as pair:
-        yield pair
+def write(request: Request) -> Unit:
+    """A writing unit of work (see :func:`crm.api.common.http.received_unit`)."""
+    return received_unit(request, bearer(request))
 
 
 async def _form(request: Request) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +29,8 @@ class FieldMeta:
     default: Any
     options: dict[str, Any]
     position: int
+    created_at: datetime | None = None
+    created_by: int | None = None
 
     @property
     def kind(self) -> FieldType:

@@ -59,6 +59,8 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
             default=r["default"],
             options=r["options"] or {},
             position=r["position"],
+            created_at=r["created_at"],
+            created_by=r["created_by"],
         )
     objects = {
         r["key"]: ObjectMeta(

@@ -231,6 +231,16 @@ async def _index_match_fields(conn: AsyncConnection, obj: ObjectMeta, rule: dict
             await conn.execute(sa.update(fields).where(fields.c.id == f.id).values(indexed=True))
 
 
+async def ensure_object(
+    conn: AsyncConnection, principal: Principal, *, key: str, label: str
+) -> ObjectMeta:
+    """The object type keyed ``key``, created (by a caller allowed to) if it is missing."""
+    meta = await metadata_for(conn, principal)
+    if key in meta.objects:
+        return meta.objects[key]
+    return await create_object(conn, principal, {"key": key, "label": label})
+
+
 def plural(label: str) -> str:
     """An English plural good enough for a default label: Property -> Properties."""
     lower = label.lower()
@@ -432,6 +442,7 @@ async def insert_field(
         "default": values.get("default"),
         "options": values.get("options", {}),
         "position": values.get("position", 0),
+        "created_by": values.get("created_by"),
         "created_at": utcnow(),
     }
     row["id"] = (
@@ -439,7 +450,7 @@ async def insert_field(
     ).scalar_one()
     if row["indexed"]:
         await ensure_index(conn, row["key"])
-    return FieldMeta(**{k: v for k, v in row.items() if k not in ("workspace_id", "created_at")})
+    return FieldMeta(**{k: v for k, v in row.items() if k != "workspace_id"})
 
 
 async def create_field(
@@ -467,6 +478,7 @@ async def create_field(
         raise Conflict(f"{obj.key} already has a field keyed {values['key']!r}")
     if "position" not in values:
         values["position"] = max((f.position for f in obj.fields.values()), default=0) + 1
+    values["created_by"] = principal.user_id
     created = await insert_field(conn, principal.workspace_id, obj.id, values, is_standard=False)
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from crm.core.errors import FieldError
@@ -49,3 +51,13 @@ def check_flag(spec: dict[str, Any], name: str) -> list[FieldError]:
     if name in spec and not isinstance(spec[name], bool):
         return [FieldError(name, "must be true or false")]
     return []
+
+
+def key_for_label(label: str) -> str:
+    """A field key made from a label: ``"Lifecycle stage"`` gives ``lifecycle_stage``."""
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    key = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+    if not key or not key[0].isalpha():
+        key = f"f_{key}".rstrip("_")
+    key = key[:63].rstrip("_")
+    return f"{key}_field" if key in SYSTEM_ATTRIBUTES else key

@@ -56,3 +56,5 @@ class RecordQuery:
     q: str | None = None
     archived: str = "exclude"
     with_total: bool = False
+    #: ``q`` also matches the names of the records' tags and their identities' addresses.
+    q_links: bool = False

@@ -149,7 +149,7 @@ class _Compiler:
                 [FieldError(f"{where}.op", "must be one of " + ", ".join(OPS))]
             )
         name = node.get("field")
-        if name in MEMBERSHIPS and name not in self.obj.fields:
+        if isinstance(name, str) and name in MEMBERSHIPS and name not in self.obj.fields:
             return self._membership(name, op, node.get("value"), f"{where}.value")
         target = resolve_target(self.obj, name, f"{where}.field")
         expr = target.expr(self.dialect)
@@ -419,3 +419,21 @@ def sort_columns(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any
 def search_clause(q: str) -> sa.ColumnElement[bool]:
     """Case-insensitive substring search over the records' search text."""
     return records.c.search_text.like(f"%{_escape_like(q.strip().lower())}%", escape="\\")
+
+
+def linked_search(q: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring search over the records' tag names and identity addresses."""
+    pattern = f"%{_escape_like(q.strip().lower())}%"
+    tag_link, tag_key, _ = _tagged([])
+    tagged = sa.exists(
+        sa.select(sa.literal(1))
+        .select_from(tag_link)
+        .where(tag_key, tags.c.name_key.like(pattern, escape="\\"))
+    )
+    _, identity_key, _ = _reached([])
+    reached = sa.exists(
+        sa.select(sa.literal(1))
+        .select_from(identities)
+        .where(identity_key, sa.func.lower(identities.c.address).like(pattern, escape="\\"))
+    )
+    return sa.or_(tagged, reached)

@@ -299,7 +299,8 @@ def _where(
         if not isinstance(query.q, str) or len(query.q) > 200 or "\x00" in query.q:
             raise ValidationFailed.of([FieldError("q", "must be a string of at most 200")])
         if query.q.strip():
-            clauses.append(rq.search_clause(query.q))
+            found = rq.search_clause(query.q)
+            clauses.append(sa.or_(found, rq.linked_search(query.q)) if query.q_links else found)
     return sa.and_(*clauses)
 
 

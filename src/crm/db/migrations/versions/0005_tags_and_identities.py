@@ -1,4 +1,4 @@
-"""tags and identities
+"""tags and identities, and who created each field
 
 Revision ID: 0005
 Revises: 0004
@@ -19,6 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "fields",
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+    )
     op.create_table(
         "identities",
         sa.Column(
@@ -112,6 +118,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("fields", "created_by")
     op.drop_index("ix_record_tags_record", "record_tags")
 
     op.drop_table("record_tags")

@@ -1,0 +1,106 @@
+"""Custom field definitions of contacts and of properties (an object made on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.http import json_response
+from crm.api.flownally import render
+from crm.api.flownally.transport import object_body, read, write
+from crm.core.errors import FieldError, NotFound, ValidationFailed
+from crm.core.metadata import service as metadata
+from crm.core.metadata.model import ObjectMeta
+from crm.core.metadata.validation import key_for_label
+
+router = APIRouter()
+#: Path segment -> (object key, label, entityType).
+ENTITIES = {
+    "contacts": ("contact", "Contact", "contact"),
+    "properties": ("property", "Property", "property"),
+}
+TYPES = ("text", "date")
+
+
+def _entity(entity: str) -> tuple[str, str, str]:
+    if entity not in ENTITIES:
+        raise NotFound("No such endpoint")
+    return ENTITIES[entity]
+
+
+def _definition(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    errors = [
+        FieldError(k, "is required", "required")
+        for k in ("name", "type")
+        if creating and k not in body
+    ]
+    if "type" in body and body["type"] not in TYPES:
+        errors.append(FieldError("type", "must be text or date"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    spec: dict[str, Any] = {}
+    if "name" in body:
+        spec["label"] = body["name"]
+    if "type" in body:
+        spec["type"] = body["type"]
+    return spec
+
+
+def _field(obj: ObjectMeta, field_id: str) -> str:
+    f = render.field_for(obj, field_id) if field_id.startswith(render.FIELD_PREFIX) else None
+    if f is None:
+        raise NotFound("Custom field not found")
+    return f.key
+
+
+@router.get("/{entity}/custom-fields")
+async def list_fields(entity: str, request: Request) -> Response:
+    key, _, entity_type = _entity(entity)
+    async with read(request) as (conn, p):
+        p.require_scope("custom_field", "list")
+        meta = await metadata.metadata_for(conn, p)
+        obj = meta.objects.get(key)
+        shown = (
+            [render.field(meta, f, entity_type) for f in render.shown_fields(obj)] if obj else []
+        )
+    return json_response({"customFields": shown})
+
+
+@router.post("/{entity}/custom-fields", status_code=201)
+async def create_field(entity: str, request: Request) -> Response:
+    key, label, entity_type = _entity(entity)
+    async with write(request) as (conn, p):
+        spec = _definition(await object_body(request, {"name", "type"}), creating=True)
+        obj = await metadata.ensure_object(conn, p, key=key, label=label)
+        spec["key"] = key_for_label(str(spec["label"])) if isinstance(spec["label"], str) else ""
+        made = await metadata.create_field(conn, p, obj.key, spec, fresh=True)
+        meta = await metadata.fresh_metadata(conn, p.workspace_id)
+    return json_response(render.field(meta, made, entity_type), 201)
+
+
+@router.patch("/{entity}/custom-fields/{field_id}")
+async def update_field(entity: str, field_id: str, request: Request) -> Response:
+    key, _, entity_type = _entity(entity)
+    async with write(request) as (conn, p):
+        spec = _definition(await object_body(request, {"name", "type"}), creating=False)
+        meta = await metadata.metadata_for(conn, p)
+        if key not in meta.objects:
+            raise NotFound("Custom field not found")
+        field_key = _field(meta.objects[key], field_id)
+        changed = await metadata.update_field(conn, p, key, field_key, spec)
+        meta = await metadata.fresh_metadata(conn, p.workspace_id)
+    return json_response(render.field(meta, changed, entity_type))
+
+
+@router.delete("/{entity}/custom-fields/{field_id}", status_code=204)
+async def delete_field(entity: str, field_id: str, request: Request) -> Response:
+    key, _, _ = _entity(entity)
+    async with write(request) as (conn, p):
+        meta = await metadata.metadata_for(conn, p)
+        if key not in meta.objects:
+            raise NotFound("Custom field not found")
+        await metadata.delete_field(conn, p, key, _field(meta.objects[key], field_id))
+    return Response(status_code=204)

@@ -1,0 +1,90 @@
+"""Flownally's error body: ``{"error": {"code": 404, "status": "NOT_FOUND", "message",
+"details"}}``, the HTTP status as a number and its canonical name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.errors import status_of
+from crm.api.common.http import json_response
+from crm.core import errors as e
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "ALREADY_EXISTS",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+}
+
+
+def body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": status,
+            "status": STATUS_NAMES.get(status, "UNKNOWN"),
+            "message": message,
+            "details": details or [],
+        }
+    }
+
+
+def render_status(status: int, message: str) -> bytes:
+    """A bare error body, for middleware that answers before routing."""
+    return orjson.dumps(body(status, message))
+
+
+async def _crm_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.CRMError)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return json_response(body(status, exc.message, exc.details), status, headers)
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    if any(p["type"] == "json_invalid" for p in problems):
+        return json_response(body(400, "The request body is not valid JSON"), 400)
+    details = [
+        {
+            "field": ".".join(str(p) for p in problem["loc"][1:]) or "body",
+            "code": "unknown" if problem["type"] == "extra_forbidden" else "invalid",
+            "message": problem["msg"],
+        }
+        for problem in problems
+    ]
+    return json_response(body(422, "Validation failed", details), 422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "No such endpoint", 405: "Method not allowed"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return json_response(body(exc.status_code, message), exc.status_code)
+
+
+async def _unexpected(_request: Request, _exc: Exception) -> Response:
+    return json_response(body(500, "Something went wrong on our side"), 500)
+
+
+def install(app: FastAPI) -> None:
+    """Register Flownally's error handlers on ``app``."""
+    app.add_exception_handler(e.CRMError, _crm_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,43 @@
+"""Tags: the labels contacts are organised by."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.http import json_response
+from crm.api.flownally import render
+from crm.api.flownally.ids import core_id
+from crm.api.flownally.transport import object_body, read, write
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.metadata.service import metadata_for
+from crm.core.tags import service as tags
+
+router = APIRouter()
+
+
+@router.get("/tags")
+async def list_tags(request: Request) -> Response:
+    async with read(request) as (conn, p):
+        found = await tags.list_tags(conn, p)
+        meta = await metadata_for(conn, p)
+    return json_response({"tags": [render.tag(meta, t) for t in found]})
+
+
+@router.post("/tags", status_code=201)
+async def create_tag(request: Request) -> Response:
+    async with write(request) as (conn, p):
+        body = await object_body(request, {"name"})
+        if "name" not in body:
+            raise ValidationFailed.of([FieldError("name", "is required", "required")])
+        made = await tags.create_tag(conn, p, name=body["name"])
+        meta = await metadata_for(conn, p)
+    return json_response(render.tag(meta, made), 201)
+
+
+@router.delete("/tags/{tag_id}", status_code=204)
+async def delete_tag(tag_id: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        await tags.delete_tag(conn, p, core_id("tag", tag_id, "Tag"))
+    return Response(status_code=204)
