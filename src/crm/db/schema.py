@@ -261,7 +261,8 @@ tags = sa.Table(
     _workspace(),
     sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_key", sa.String(100), nullable=False),
+    # Case-folding can lengthen a name ("ß" folds to "ss"), up to three times.
+    sa.Column("name_key", sa.String(300), nullable=False),
     sa.Column("created_by", BigId),
     _created(),
     sa.UniqueConstraint("workspace_id", "name_key"),

@@ -23,6 +23,7 @@ from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_ty
 from crm.core.records.model import Record
 from crm.core.records.service import get_record, locate_record, require_reach
 from crm.core.storable import unstorable
+from crm.db.rows import insert_new
 from crm.db.schema import identities, records
 
 __all__ = [
@@ -67,7 +68,7 @@ def _identity(row: Any) -> Identity:
 
 def normalise_address(channel: Any, address: Any) -> str:
     """The stored form of an address on ``channel`` (E.164 phones, lower-cased emails)."""
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise ValidationFailed.of([FieldError("channel", "must be one of " + ", ".join(CHANNELS))])
     kind = {"phoneNumber": "phone", "email": "email"}.get(CHANNELS[channel])
     try:
@@ -75,8 +76,14 @@ def normalise_address(channel: Any, address: Any) -> str:
             return str(field_type(kind).parse(address, FieldContext("address", {})))
     except FieldValueError as exc:
         raise ValidationFailed.of([FieldError("address", str(exc))]) from None
-    if not isinstance(address, str) or not 0 < len(address.strip()) <= MAX_ADDRESS:
-        raise ValidationFailed.of([FieldError("address", f"must be 1 to {MAX_ADDRESS} characters")])
+    if (
+        not isinstance(address, str)
+        or not 0 < len(address.strip()) <= MAX_ADDRESS
+        or unstorable(address) is not None
+    ):
+        raise ValidationFailed.of(
+            [FieldError("address", f"must be 1 to {MAX_ADDRESS} characters of text")]
+        )
     return address.strip()
 
 
@@ -131,6 +138,13 @@ async def _holder(
     return _identity(row) if row else None
 
 
+def _taken(channel: str, address: str) -> Conflict:
+    return Conflict(
+        f"Another record has the {channel} identity {address}",
+        [FieldError("address", "belongs to another record", "duplicate").as_dict()],
+    )
+
+
 async def _live(conn: AsyncConnection, record_id: int) -> bool:
     found = await conn.execute(
         sa.select(records.c.id).where(records.c.id == record_id, records.c.deleted_at.is_(None))
@@ -164,10 +178,7 @@ async def add_identity(
         await conn.execute(sa.delete(identities).where(identities.c.id == held.id))
         held = None  # a deleted record lets go of its addresses
     if held is not None:
-        raise Conflict(
-            f"Another record has the {channel} identity {stored}",
-            [FieldError("address", "belongs to another record", "duplicate").as_dict()],
-        )
+        raise _taken(channel, stored)
     return await insert_identity(conn, principal, record, channel, stored, meta)
 
 
@@ -181,22 +192,23 @@ async def insert_identity(
 ) -> Identity:
     """Store a checked identity no record holds yet, with its event."""
     now, identity_uuid = utcnow(), uuid7()
-    try:
-        inserted = await conn.execute(
-            sa.insert(identities)
-            .values(
-                workspace_id=principal.workspace_id,
-                uuid=identity_uuid,
-                record_id=record.id,
-                channel=channel,
-                address=address,
-                metadata=metadata,
-                created_at=now,
-            )
-            .returning(identities.c.id)
-        )
-    except sa.exc.IntegrityError:  # a concurrent request gave it to a record first
-        raise Conflict(f"Another record has the {channel} identity {address}") from None
+    row = {
+        "workspace_id": principal.workspace_id,
+        "uuid": identity_uuid,
+        "record_id": record.id,
+        "channel": channel,
+        "address": address,
+        "metadata": metadata,
+        "created_at": now,
+    }
+    if not await insert_new(conn, identities, row):  # a concurrent request was first
+        held = await _holder(conn, principal.workspace_id, channel, address)
+        if held is not None and held.record_id == record.id:
+            return held
+        raise _taken(channel, address)
+    identity_id = (
+        await conn.execute(sa.select(identities.c.id).where(identities.c.uuid == identity_uuid))
+    ).scalar_one()
     await record_event(
         conn,
         principal,
@@ -206,9 +218,7 @@ async def insert_identity(
         channel=channel,
         address=address,
     )
-    return Identity(
-        inserted.scalar_one(), identity_uuid, record.id, channel, address, metadata, now
-    )
+    return Identity(identity_id, identity_uuid, record.id, channel, address, metadata, now)
 
 
 async def remove_identity(
@@ -243,7 +253,7 @@ async def remove_identity(
         principal,
         record,
         "record.identity_removed",
-        identity=identity_ref,
+        identity=str(wanted),
         channel=gone.channel,
         address=gone.address,
     )

@@ -20,6 +20,7 @@ from crm.core.events import append_event
 from crm.core.events.service import record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.records.service import get_record, require_reach
+from crm.db.rows import insert_new
 from crm.db.schema import record_tags, records, tags
 
 __all__ = [
@@ -175,26 +176,16 @@ async def tag_record(
 ) -> None:
     """Put a tag on a record the caller may edit; nothing happens if it is there already."""
     record, tag = await _tagging(conn, principal, object_key, ref, tag_ref)
-    here = (
-        await conn.execute(
-            sa.select(record_tags.c.tag_id).where(
-                record_tags.c.workspace_id == principal.workspace_id,
-                record_tags.c.tag_id == tag.id,
-                record_tags.c.record_id == record.id,
-            )
+    row = {
+        "workspace_id": principal.workspace_id,
+        "tag_id": tag.id,
+        "record_id": record.id,
+        "created_at": utcnow(),
+    }
+    if await insert_new(conn, record_tags, row):
+        await record_event(
+            conn, principal, record, "record.tagged", tag=str(tag.uuid), name=tag.name
         )
-    ).first()
-    if here is not None:
-        return
-    await conn.execute(
-        sa.insert(record_tags).values(
-            workspace_id=principal.workspace_id,
-            tag_id=tag.id,
-            record_id=record.id,
-            created_at=utcnow(),
-        )
-    )
-    await record_event(conn, principal, record, "record.tagged", tag=str(tag.uuid), name=tag.name)
 
 
 async def untag_record(
