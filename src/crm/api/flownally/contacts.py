@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.flownally import render
+from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
 from crm.api.flownally.transport import object_body, read, write
 from crm.core.auth.principal import Principal
@@ -25,7 +26,13 @@ from crm.core.tags import service as tags
 
 router = APIRouter()
 CONTACT = "contact"
-ORDERS = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "first_name"}
+ORDERS = {
+    "createdAt": ["created_at"],
+    "updatedAt": ["updated_at"],
+    "name": ["first_name", "last_name"],
+}
+#: Core names of what a list request's parameters became, for error details.
+LIST_PARAMS = {"cursor": "pageToken", "q": "search", "limit": "pageSize"}
 
 
 def contact_ref(text: str) -> str:
@@ -87,15 +94,15 @@ def _query_list(request: Request, name: str) -> list[str]:
 
 def _custom_filter(request: Request, obj: ObjectMeta) -> list[dict[str, Any]]:
     """``customFields`` as JSON (``{"lifecycleStage": "customer"}``) or deep-object pairs."""
-    given: dict[str, Any] = {}
+    given: Any = {}
     raw = request.query_params.get("customFields")
     if raw:
         try:
             given = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise ValidationFailed.of(
-                [FieldError("customFields", "must be a JSON object")]
-            ) from None
+            given = None
+        if not isinstance(given, dict):
+            raise ValidationFailed.of([FieldError("customFields", "must be a JSON object")])
     for key, value in request.query_params.multi_items():
         if key.startswith("customFields[") and key.endswith("]"):
             given[key[len("customFields[") : -1]] = value
@@ -119,25 +126,42 @@ async def list_contacts(
         obj = (await metadata_for(conn, p)).object(CONTACT)
         conditions = _custom_filter(request, obj)
         tag_ids = [core_id("tag", t, "Tag") for t in _query_list(request, "tagIds")]
+        for tag_id in tag_ids:
+            await tags.get_tag(conn, p, tag_id)  # an unknown tag is a 404, not an empty page
         if tag_ids:
             conditions.append({"field": "tags", "op": "in", "value": tag_ids})
         channels = _query_list(request, "channels")
+        unknown = [c for c in channels if c not in identities.CHANNELS]
+        if unknown:
+            raise ValidationFailed.of(
+                [
+                    FieldError(
+                        "channels", f"no channel {c!r}; channels: " + ", ".join(identities.CHANNELS)
+                    )
+                    for c in unknown
+                ]
+            )
         if channels:
             conditions.append({"field": "channels", "op": "in", "value": channels})
-        if createdAfter:
-            conditions.append({"field": "created_at", "op": "gte", "value": createdAfter})
-        if createdBefore:
-            conditions.append({"field": "created_at", "op": "lt", "value": createdBefore})
+        names = dict(LIST_PARAMS)
+        for param, op, value in (
+            ("createdAfter", "gte", createdAfter),
+            ("createdBefore", "lt", createdBefore),
+        ):
+            if value:
+                names[f"filter.and[{len(conditions)}].value"] = param
+                conditions.append({"field": "created_at", "op": op, "value": value})
         query = RecordQuery(
             filter={"and": conditions} if conditions else None,
-            sort=[{"field": ORDERS[orderBy], "direction": orderDirection}],
+            sort=[{"field": f, "direction": orderDirection} for f in ORDERS[orderBy]],
             limit=pageSize,
             cursor=pageToken,
             q=search,
             q_links=True,
             archived="only" if archived else "exclude",
         )
-        page = await records.find_records(conn, p, CONTACT, query)
+        with renamed(names):
+            page = await records.find_records(conn, p, CONTACT, query)
         shown = await _render(conn, p, page.records)
     return json_response({"contacts": shown, "nextPageToken": page.next_cursor})
 
@@ -155,9 +179,7 @@ async def create_contact(request: Request) -> Response:
             fields.setdefault("phone", address)
         made = await records.create_record(conn, p, CONTACT, fields=fields)
         if phone is not None:
-            await identities.add_identity(
-                conn, p, CONTACT, made.id, channel="whatsapp", address=address
-            )
+            await identities.attach_identity(conn, p, made, channel="whatsapp", address=address)
         (shown,) = await _render(conn, p, [made])
     return json_response(shown, 201)
 
@@ -225,10 +247,10 @@ async def set_field_value(contact_id: str, field_id: str, request: Request) -> R
         f = render.field_for(obj, field_id)
         if f is None:
             raise NotFound("Custom field not found")
-        value = body["value"]
-        await records.update_record(
-            conn, p, CONTACT, contact_ref(contact_id), fields={f.key: value or None}
-        )
+        with renamed({f.key: "value"}):
+            await records.update_record(
+                conn, p, CONTACT, contact_ref(contact_id), fields={f.key: body["value"] or None}
+            )
     return Response(status_code=204)
 
 

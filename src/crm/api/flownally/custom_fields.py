@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.flownally import render
+from crm.api.flownally.errors import renamed
 from crm.api.flownally.transport import object_body, read, write
 from crm.core.errors import FieldError, NotFound, ValidationFailed
 from crm.core.metadata import service as metadata
@@ -23,6 +24,8 @@ ENTITIES = {
     "properties": ("property", "Property", "property"),
 }
 TYPES = ("text", "date")
+#: The core's names for a definition's attributes, as this face calls them.
+FIELD_ATTRIBUTES = {"label": "name", "key": "name"}
 
 
 def _entity(entity: str) -> tuple[str, str, str]:
@@ -76,7 +79,8 @@ async def create_field(entity: str, request: Request) -> Response:
         spec = _definition(await object_body(request, {"name", "type"}), creating=True)
         obj = await metadata.ensure_object(conn, p, key=key, label=label)
         spec["key"] = key_for_label(str(spec["label"])) if isinstance(spec["label"], str) else ""
-        made = await metadata.create_field(conn, p, obj.key, spec, fresh=True)
+        with renamed(FIELD_ATTRIBUTES):
+            made = await metadata.create_field(conn, p, obj.key, spec, fresh=True)
         meta = await metadata.fresh_metadata(conn, p.workspace_id)
     return json_response(render.field(meta, made, entity_type), 201)
 
@@ -90,7 +94,8 @@ async def update_field(entity: str, field_id: str, request: Request) -> Response
         if key not in meta.objects:
             raise NotFound("Custom field not found")
         field_key = _field(meta.objects[key], field_id)
-        changed = await metadata.update_field(conn, p, key, field_key, spec)
+        with renamed(FIELD_ATTRIBUTES):
+            changed = await metadata.update_field(conn, p, key, field_key, spec)
         meta = await metadata.fresh_metadata(conn, p.workspace_id)
     return json_response(render.field(meta, changed, entity_type))
 

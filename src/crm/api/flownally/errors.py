@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -40,6 +42,19 @@ def body(status: int, message: str, details: list[dict[str, Any]] | None = None)
             "details": details or [],
         }
     }
+
+
+@contextmanager
+def renamed(names: dict[str, str]) -> Iterator[None]:
+    """Validation errors raised inside name what the client sent, not the core's names."""
+    try:
+        yield
+    except e.ValidationFailed as exc:
+        details: dict[str, dict[str, Any]] = {}
+        for d in exc.details:  # two core names may become one: keep its first problem
+            field = names.get(d["field"], d["field"])
+            details.setdefault(field, {**d, "field": field})
+        raise e.ValidationFailed(exc.message, list(details.values())) from None
 
 
 def render_status(status: int, message: str) -> bytes:

@@ -21,7 +21,8 @@ from crm.core.events.service import record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_type
 from crm.core.records.model import Record
-from crm.core.records.service import get_record, locate_record, require_reach
+from crm.core.records.rules import context, visible
+from crm.core.records.service import locate_record, require_reach
 from crm.core.storable import unstorable
 from crm.db.rows import insert_new
 from crm.db.schema import identities, records
@@ -30,6 +31,7 @@ __all__ = [
     "CHANNELS",
     "Identity",
     "add_identity",
+    "attach_identity",
     "find_by_identity",
     "identities_of",
     "normalise_address",
@@ -145,6 +147,15 @@ def _taken(channel: str, address: str) -> Conflict:
     )
 
 
+async def _editable(
+    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
+) -> Record:
+    _, obj = await context(conn, principal, object_key, "update")
+    record = await visible(conn, principal, obj, ref)
+    require_reach(principal, record, "edit")
+    return record
+
+
 async def _live(conn: AsyncConnection, record_id: int) -> bool:
     found = await conn.execute(
         sa.select(records.c.id).where(records.c.id == record_id, records.c.deleted_at.is_(None))
@@ -167,9 +178,22 @@ async def add_identity(
     Adding an identity the record has already answers it unchanged; one that another record
     holds is a conflict.
     """
-    record = await get_record(conn, principal, object_key, ref)
-    principal.require_scope(record.object.key, "update")
-    require_reach(principal, record, "edit")
+    record = await _editable(conn, principal, object_key, ref)
+    return await attach_identity(
+        conn, principal, record, channel=channel, address=address, metadata=metadata
+    )
+
+
+async def attach_identity(
+    conn: AsyncConnection,
+    principal: Principal,
+    record: Record,
+    *,
+    channel: Any,
+    address: Any = None,
+    metadata: Any = None,
+) -> Identity:
+    """Give a record the caller may edit (or has just created) an identity."""
     stored, meta = _check(channel, address, metadata)
     held = await _holder(conn, principal.workspace_id, channel, stored)
     if held is not None and held.record_id == record.id:
@@ -229,9 +253,7 @@ async def remove_identity(
     identity_ref: str,
 ) -> None:
     """Take an identity off a record the caller may edit; 404 when it has no such one."""
-    record = await get_record(conn, principal, object_key, ref)
-    principal.require_scope(record.object.key, "update")
-    require_reach(principal, record, "edit")
+    record = await _editable(conn, principal, object_key, ref)
     wanted = parse_uuid(identity_ref)
     gone = None
     if wanted is not None:

@@ -174,6 +174,12 @@ async def create_object(
 ) -> ObjectMeta:
     """Create a custom object type, optionally with its first fields."""
     _require(principal, "create")
+    return await _create_object(conn, principal, spec)
+
+
+async def _create_object(
+    conn: AsyncConnection, principal: Principal, spec: dict[str, Any]
+) -> ObjectMeta:
     field_specs = spec.pop("fields", [])
     errors = _check_object_spec(spec, creating=True)
     if not isinstance(field_specs, list):
@@ -234,11 +240,13 @@ async def _index_match_fields(conn: AsyncConnection, obj: ObjectMeta, rule: dict
 async def ensure_object(
     conn: AsyncConnection, principal: Principal, *, key: str, label: str
 ) -> ObjectMeta:
-    """The object type keyed ``key``, created (by a caller allowed to) if it is missing."""
+    """The object type keyed ``key``; a caller who may create its fields creates it, when
+    it is missing, with the first one (faces whose objects exist implicitly)."""
     meta = await metadata_for(conn, principal)
     if key in meta.objects:
         return meta.objects[key]
-    return await create_object(conn, principal, {"key": key, "label": label})
+    _require(principal, "create", "custom_field")
+    return await _create_object(conn, principal, {"key": key, "label": label})
 
 
 def plural(label: str) -> str:

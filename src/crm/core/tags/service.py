@@ -19,6 +19,7 @@ from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.events.service import record_event
 from crm.core.ids import parse_uuid, uuid7
+from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
 from crm.db.rows import insert_new
 from crm.db.schema import record_tags, records, tags
@@ -165,8 +166,8 @@ async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> N
 async def _tagging(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, tag_ref: str
 ) -> tuple[Any, Tag]:
-    record = await get_record(conn, principal, object_key, ref)
-    principal.require_scope(record.object.key, "update")
+    _, obj = await context(conn, principal, object_key, "update")
+    record = await visible(conn, principal, obj, ref)
     require_reach(principal, record, "edit")
     return record, await get_tag(conn, principal, tag_ref)
 
