@@ -8,6 +8,7 @@ snake_case identifiers.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -55,7 +56,7 @@ def bind_value(dialect: str, value: Any) -> sa.ColumnElement[Any]:
     return sa.literal(value)
 
 
-def in_values(dialect: str, key: str, values: list[Any]) -> sa.ColumnElement[bool]:
+def in_values(dialect: str, key: str, values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Whether field ``key`` holds one of ``values`` (stored forms), bound as one parameter.
 
     One parameter for the whole list keeps compiling cheap for long lists (intake looks up

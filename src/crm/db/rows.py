@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+
+#: Values bound in one ``IN`` list, well within every driver's parameter limit.
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``, for ``IN`` lists that stay within parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 async def insert_new(conn: AsyncConnection, table: sa.Table, row: dict[str, Any]) -> bool:

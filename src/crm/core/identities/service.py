@@ -24,7 +24,7 @@ from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import locate_record, require_reach
 from crm.core.storable import unstorable
-from crm.db.rows import insert_new
+from crm.db.rows import chunks, insert_new
 from crm.db.schema import identities, records
 
 __all__ = [
@@ -111,12 +111,12 @@ async def identities_of(
 ) -> dict[int, list[Identity]]:
     """The identities of each of some records (already shown to the caller), oldest first."""
     out: dict[int, list[Identity]] = {rid: [] for rid in record_ids}
-    for start in range(0, len(record_ids), 500):
+    for chunk in chunks(record_ids):
         rows = await conn.execute(
             sa.select(identities)
             .where(
                 identities.c.workspace_id == workspace_id,
-                identities.c.record_id.in_(record_ids[start : start + 500]),
+                identities.c.record_id.in_(chunk),
             )
             .order_by(identities.c.id)
         )

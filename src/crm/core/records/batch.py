@@ -30,6 +30,7 @@ from crm.core.records.rules import (
     user_uuid,
 )
 from crm.core.records.values import display_name, search_text
+from crm.db.rows import chunks
 from crm.db.schema import records
 
 __all__ = ["Change", "apply_changes", "fetch_visible"]
@@ -102,11 +103,9 @@ async def fetch_visible(
     """The records among ``ids`` that the caller may see, by id."""
     wanted = sorted(set(ids))
     found: dict[int, Record] = {}
-    for start in range(0, len(wanted), 500):
+    for chunk in chunks(wanted):
         rows = await conn.execute(
-            sa.select(*repo.COLUMNS).where(
-                repo.scoped(principal, obj), records.c.id.in_(wanted[start : start + 500])
-            )
+            sa.select(*repo.COLUMNS).where(repo.scoped(principal, obj), records.c.id.in_(chunk))
         )
         found.update((row.id, repo.to_record(obj, row)) for row in rows)
     return found

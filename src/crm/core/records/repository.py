@@ -17,9 +17,8 @@ from crm.core.errors import PermissionDenied
 from crm.core.metadata.model import ObjectMeta
 from crm.core.records.model import Record
 from crm.db import jsonsql
+from crm.db.rows import chunks
 from crm.db.schema import record_viewers, records
-
-_IN_CHUNK = 500
 
 COLUMNS = (
     records.c.id,
@@ -116,8 +115,7 @@ async def holders_of(
     dialect = conn.dialect.name
     found: dict[Any, int] = {}
     distinct = list(dict.fromkeys(values))
-    for start in range(0, len(distinct), _IN_CHUNK):
-        chunk = distinct[start : start + _IN_CHUNK]
+    for chunk in chunks(distinct):
         rows = await conn.execute(
             sa.select(jsonsql.json_expr(dialect, key).label("value"), records.c.id).where(
                 records.c.workspace_id == workspace_id,

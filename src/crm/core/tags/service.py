@@ -21,7 +21,7 @@ from crm.core.events.service import record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
-from crm.db.rows import insert_new
+from crm.db.rows import chunks, insert_new
 from crm.db.schema import record_tags, records, tags
 
 __all__ = [
@@ -221,13 +221,13 @@ async def tags_of(
 ) -> dict[int, list[Tag]]:
     """The tags of each of some records (which the caller has already been shown), by name."""
     out: dict[int, list[Tag]] = {rid: [] for rid in record_ids}
-    for start in range(0, len(record_ids), 500):
+    for chunk in chunks(record_ids):
         rows = await conn.execute(
             sa.select(record_tags.c.record_id, tags)
             .join(tags, tags.c.id == record_tags.c.tag_id)
             .where(
                 record_tags.c.workspace_id == workspace_id,
-                record_tags.c.record_id.in_(record_ids[start : start + 500]),
+                record_tags.c.record_id.in_(chunk),
             )
             .order_by(tags.c.name_key)
         )
