@@ -21,6 +21,11 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     #: Connections each server process keeps to PostgreSQL (``CRM_DB_POOL_SIZE``).
     db_pool_size: int = 10
+    #: Largest CSV file an import accepts, in bytes (``CRM_MAX_IMPORT_BYTES``); larger gets 413.
+    max_import_bytes: int = 1024 * 1024 * 1024
+    #: Whether the server process also runs a worker (``CRM_INLINE_WORKER``, default on); turn
+    #: it off when separate ``crm worker`` processes do the background work.
+    inline_worker: bool = True
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -28,4 +33,7 @@ class Settings:
             database_url=database_url or default_database_url(),
             max_body_bytes=int(os.environ.get("CRM_MAX_BODY_BYTES", 10 * 1024 * 1024)),
             db_pool_size=int(os.environ.get("CRM_DB_POOL_SIZE", 10)),
+            max_import_bytes=int(os.environ.get("CRM_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)),
+            inline_worker=os.environ.get("CRM_INLINE_WORKER", "1").lower()
+            not in ("0", "false", "no", "off"),
         )

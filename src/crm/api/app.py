@@ -22,6 +22,7 @@ from crm.api.native import (
     access,
     events,
     identities,
+    imports,
     intake,
     links,
     notes,
@@ -36,6 +37,7 @@ from crm.api.native.workspace_openapi import for_workspace
 from crm.core.metadata.service import metadata_for
 from crm.db.engine import make_engine
 from crm.settings import Settings
+from crm.worker.inline import inline_worker
 
 DESCRIPTION = """A self-hostable, API-first CRM.
 
@@ -63,10 +65,11 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         for face, _ in faces.values():
             face.state.engine = app.state.engine
-        try:
-            yield
-        finally:
-            await app.state.engine.dispose()
+        async with inline_worker(app.state.engine, enabled=settings.inline_worker):
+            try:
+                yield
+            finally:
+                await app.state.engine.dispose()
 
     app = FastAPI(
         title="CRM",
@@ -77,15 +80,16 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.engine = engine
+    app.state.engine, app.state.settings = engine, settings
     for path, (face, _) in faces.items():
-        face.state.engine = engine
+        face.state.engine, face.state.settings = engine, settings
         app.mount(path, face)
     install(app)
     for module in (
         objects,
         records,
         intake,
+        imports,
         links,
         viewers,
         tags,
@@ -125,7 +129,13 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
                 return render(status, message)
         return render_status(status, message)
 
-    return BodyLimit(JsonByDefault(app), settings.max_body_bytes, render_error)
+    return BodyLimit(
+        JsonByDefault(app),
+        settings.max_body_bytes,
+        render_error,
+        upload_limit=settings.max_import_bytes,
+        is_upload=lambda path: path.endswith(("/import", "/imports")),
+    )
 
 
 def create_from_env() -> Any:

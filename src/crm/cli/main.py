@@ -135,6 +135,38 @@ def serve(
 
 
 @app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Do the work waiting now, then exit.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Do background work (CSV imports) until stopped; run as many as you like."""
+    import signal
+
+    from crm.worker.loop import drain, run
+
+    database = _migrated(database_url)
+
+    async def main() -> None:
+        engine = make_engine(database, pool_size=2)
+        try:
+            if once:
+                typer.echo(f"Done {await drain(engine)} jobs.")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            typer.echo("Working; stop with Ctrl-C.")
+            await run(engine, stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply pending database migrations."""
     _migrated(database_url)

@@ -27,7 +27,21 @@ async def insert_new(conn: AsyncConnection, table: sa.Table, row: dict[str, Any]
     Safe against a concurrent insert of the same key: the database decides
     (``ON CONFLICT DO NOTHING``), so two racing requests both succeed.
     """
-    dialect = conn.dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    result = await conn.execute(insert.values(**row).on_conflict_do_nothing())
+    result = await conn.execute(_insert(conn, table).values(**row).on_conflict_do_nothing())
     return bool(result.rowcount)
+
+
+async def insert_new_many(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], *returning: Any
+) -> list[sa.Row[Any]]:
+    """Insert the rows whose key no row holds yet; ``returning`` of those inserted."""
+    out: list[sa.Row[Any]] = []
+    for part in chunks(rows, IN_CHUNK // 4):
+        statement = _insert(conn, table).values(list(part)).on_conflict_do_nothing()
+        out += (await conn.execute(statement.returning(*returning))).all()
+    return out
+
+
+def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    dialect = conn.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -337,3 +337,59 @@ notes = sa.Table(
     sa.Column("deleted_at", UTCDateTime),
     sa.Index("ix_notes_record", "workspace_id", "record_id", "occurred_at"),
 )
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("object_type_id", BigId, nullable=False),
+    sa.Column("created_by", BigId, nullable=False),
+    # The key's scopes when the import was started: the worker acts within them.
+    sa.Column("key_id", BigId),
+    sa.Column("scopes", JSONDoc, nullable=False),
+    sa.Column("options", JSONDoc, nullable=False),
+    sa.Column("filename", sa.String(255)),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # uploading -> pending -> processing -> completed | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("failure", sa.Text),
+    sa.Column("total_rows", sa.BigInteger),
+    # The checkpoint: records after the header that are done (written or refused).
+    sa.Column("rows_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("skipped_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("errors_kept", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+    _created(),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_imports_listing", "workspace_id", "id"),
+    sa.Index("ix_imports_status", "status", "id"),
+)
+
+import_chunks = sa.Table(
+    "import_chunks",
+    metadata,
+    sa.Column("import_id", BigId, sa.ForeignKey("imports.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("import_id", "seq"),
+)
+
+import_errors = sa.Table(
+    "import_errors",
+    metadata,
+    _id(),
+    sa.Column("import_id", BigId, sa.ForeignKey("imports.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("row", sa.BigInteger, nullable=False),
+    sa.Column("column", sa.String(255)),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("ix_import_errors_import", "import_id", "id"),
+)

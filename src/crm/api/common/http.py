@@ -106,24 +106,41 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+#: Room for a multipart body's boundaries and small fields around an uploaded file.
+UPLOAD_SLACK = 64 * 1024
+
+
 class BodyLimit:
     """ASGI middleware: answer 413 when a request body exceeds ``limit`` bytes.
 
     A declared Content-Length is checked before anything is read; a chunked body is read
     up to the limit and then handed on, so an oversized upload never reaches a handler.
+    Uploads (paths ``is_upload`` picks) may be as large as ``upload_limit`` and are handed
+    on as they stream in: their handlers store them as they come and count as they go.
     """
 
-    def __init__(self, app: Any, limit: int, render: Callable[[str, int, str], bytes]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        limit: int,
+        render: Callable[[str, int, str], bytes],
+        *,
+        upload_limit: int = 0,
+        is_upload: Callable[[str], bool] = lambda path: False,
+    ) -> None:
         self.app, self.limit, self.render = app, limit, render
+        self.upload_limit, self.is_upload = upload_limit, is_upload
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["method"] == "POST" and self.is_upload(scope["path"])
+        limit = self.upload_limit + UPLOAD_SLACK if upload else self.limit
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None:
-            if length.isdigit() and int(length) > self.limit:
-                await self._refuse(scope, send)
+        if length is not None or upload:
+            if length is not None and length.isdigit() and int(length) > limit:
+                await self._refuse(scope, send, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -136,7 +153,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > self.limit:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, self.limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -147,8 +164,8 @@ class BodyLimit:
 
         await self.app(scope, replayed, send)
 
-    async def _refuse(self, scope: Any, send: Any) -> None:
-        body = self.render(scope["path"], 413, f"The request body exceeds {self.limit} bytes")
+    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
+        body = self.render(scope["path"], 413, f"The request body exceeds {limit} bytes")
         await send(
             {
                 "type": "http.response.start",

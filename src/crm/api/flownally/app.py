@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm.api.flownally import contacts, custom_fields, tags
+from crm.api.flownally import contacts, custom_fields, imports, tags
 from crm.api.flownally.errors import install
 
 
@@ -13,6 +13,7 @@ def create_face() -> FastAPI:
     face = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     install(face)
     face.include_router(custom_fields.router)
+    face.include_router(imports.router)
     face.include_router(contacts.router)
     face.include_router(tags.router)
     return face

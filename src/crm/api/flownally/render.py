@@ -7,6 +7,7 @@ from typing import Any
 from crm.api.flownally.ids import face_id
 from crm.core.auth.principal import Principal
 from crm.core.identities.service import Identity
+from crm.core.imports.service import Import, RowError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 from crm.core.records.model import Record
 from crm.core.records.values import render_value
@@ -90,4 +91,20 @@ def field(meta: WorkspaceMeta, f: FieldMeta, entity_type: str) -> dict[str, Any]
         "createdBy": _user(meta, f.created_by),
         "predefined": f.is_standard,
         "entityType": entity_type,
+    }
+
+
+def contact_import(i: Import, errors: list[RowError]) -> dict[str, Any]:
+    """An import's progress: ``totalRows`` is 0 until the worker has counted the file."""
+    return {
+        "importId": face_id("import", i.uuid),
+        "status": i.status,
+        "totalRows": i.total_rows or 0,
+        "processedRows": i.rows_done,
+        "successCount": i.succeeded,
+        "failedCount": i.failed,
+        "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in errors],
+        "failure": i.failure,
+        "createdAt": i.created_at,
+        "finishedAt": i.finished_at,
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from crm.core.events.service import Event
 from crm.core.identities.service import Identity
+from crm.core.imports.service import Import, RowError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, UserMeta, WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
@@ -141,3 +142,33 @@ def identity(i: Identity) -> dict[str, Any]:
         "metadata": i.metadata,
         "created_at": i.created_at,
     }
+
+
+def import_(meta: WorkspaceMeta, i: Import) -> dict[str, Any]:
+    return {
+        "id": str(i.uuid),
+        "object": i.object.key,
+        "status": i.status,
+        "filename": i.filename,
+        "size_bytes": i.size_bytes,
+        "encoding": i.options.get("encoding"),
+        "phone_channel": i.options.get("phone_channel"),
+        "total_rows": i.total_rows,
+        "processed_rows": i.rows_done,
+        "created": i.created,
+        "updated": i.updated,
+        "skipped": i.skipped,
+        "failed": i.failed,
+        "succeeded": i.succeeded,
+        "errors_kept": i.errors_kept,
+        "failure": i.failure,
+        "created_by": _user(meta, i.created_by),
+        "created_at": i.created_at,
+        "started_at": i.started_at,
+        "finished_at": i.finished_at,
+        "updated_at": i.updated_at,
+    }
+
+
+def row_error(e: RowError) -> dict[str, Any]:
+    return {"row": e.row, "column": e.column, "message": e.message}

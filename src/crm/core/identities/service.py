@@ -17,22 +17,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from crm.core.events.service import record_event
+from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_type
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import locate_record, require_reach
 from crm.core.storable import unstorable
-from crm.db.rows import chunks, insert_new
+from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import identities, records
 
 __all__ = [
     "CHANNELS",
     "Identity",
     "add_identity",
+    "attach_identities",
     "attach_identity",
     "find_by_identity",
+    "holders",
     "identities_of",
     "normalise_address",
     "remove_identity",
@@ -144,6 +146,95 @@ def _taken(channel: str, address: str) -> Conflict:
     return Conflict(
         f"Another record has the {channel} identity {address}",
         [FieldError("address", "belongs to another record", "duplicate").as_dict()],
+    )
+
+
+async def holders(
+    conn: AsyncConnection, workspace_id: int, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """The live record (id, object type id) holding each ``(channel, address)`` that one holds.
+
+    Addresses still held by deleted records are let go on the way.
+    """
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    stale: list[int] = []
+    by_channel: dict[str, list[str]] = {}
+    for channel, address in dict.fromkeys(pairs):
+        by_channel.setdefault(channel, []).append(address)
+    for channel, addresses in by_channel.items():
+        for part in chunks(addresses):
+            rows = await conn.execute(
+                sa.select(
+                    identities.c.id,
+                    identities.c.address,
+                    identities.c.record_id,
+                    records.c.object_type_id,
+                    records.c.deleted_at,
+                )
+                .join(records, records.c.id == identities.c.record_id)
+                .where(
+                    identities.c.workspace_id == workspace_id,
+                    identities.c.channel == channel,
+                    identities.c.address.in_(part),
+                )
+            )
+            for row in rows:
+                if row.deleted_at is not None:
+                    stale.append(row.id)
+                else:
+                    out[(channel, row.address)] = (row.record_id, row.object_type_id)
+    for ids in chunks(stale):
+        await conn.execute(sa.delete(identities).where(identities.c.id.in_(ids)))
+    return out
+
+
+async def attach_identities(
+    conn: AsyncConnection, principal: Principal, wanted: list[tuple[Record, str, str]]
+) -> None:
+    """Give records just written checked ``(record, channel, address)`` identities in one
+    batch; an address another record took meanwhile is left with it."""
+    now = utcnow()
+    rows = [
+        {
+            "workspace_id": principal.workspace_id,
+            "uuid": uuid7(),
+            "record_id": record.id,
+            "channel": channel,
+            "address": address,
+            "metadata": {CHANNELS[channel]: address},
+            "created_at": now,
+        }
+        for record, channel, address in wanted
+    ]
+    by_id = {record.id: record for record, _, _ in wanted}
+    added = await insert_new_many(
+        conn,
+        identities,
+        rows,
+        identities.c.uuid,
+        identities.c.record_id,
+        identities.c.channel,
+        identities.c.address,
+    )
+    await append_many(
+        conn,
+        [
+            event_row(
+                principal,
+                "record.identity_added",
+                at=now,
+                object_type_id=by_id[row.record_id].object.id,
+                record_id=row.record_id,
+                payload={
+                    "record": str(by_id[row.record_id].uuid),
+                    "object": by_id[row.record_id].object.key,
+                    "identity": str(row.uuid),
+                    "channel": row.channel,
+                    "address": row.address,
+                },
+            )
+            for row in added
+        ],
     )
 
 

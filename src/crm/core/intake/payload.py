@@ -2,8 +2,10 @@
 
 Besides field values, a payload may carry ``assignee`` (the owner), ``viewers`` (users the
 record is shared with), ``note``/``notes`` and ``status:<pipeline>`` (a stage by name or
-id). Keys that match no field are kept, not dropped: they travel with the record as its
-unmapped values.
+id). Where no field has the key, a channel's name (``whatsapp``, ``telegram``, ...) gives
+the record an identity on it, ``tags`` names its tags, and ``name``/``full name`` fills
+first and last name. Keys that match no field are kept, not dropped: they travel with the
+record as its unmapped values.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm.core.errors import FieldError, ValidationFailed
+from crm.core.identities.service import CHANNELS, normalise_address
 from crm.core.intake.keys import KeyMatcher, normalise
 from crm.core.metadata.model import ObjectMeta
 from crm.core.notes.service import check_note
 from crm.core.storable import unstorable
+from crm.core.tags.service import check_name
 
 #: Keys that name the object type, read before the payload (``lead_object`` is the old name).
 ENTITY_KEYS = frozenset({"entity", "leadobject"})
 STATUS_PREFIX = "status"
 MAX_NOTES = 20
+#: Channels named as keys; ``email`` is left to the email field.
+CHANNEL_KEYS = {normalise(c): c for c in CHANNELS if c != "email"}
+FULL_NAME_KEYS = frozenset({"name", "fullname"})
 
 
 @dataclass
@@ -36,6 +43,9 @@ class Submission:
     #: A batch's shared note: added once to each record the batch writes, however many of
     #: its items meet in that record.
     batch_notes: list[dict[str, Any]] = field(default_factory=list)
+    #: ``(channel, address)`` identities, addresses in their stored form.
+    identities: list[tuple[str, str]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 def read_notes(key: str, value: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
@@ -126,8 +136,68 @@ def read_submission(
         else:
             f = matcher.field(key)
             if f is None:
-                out.unmapped[key] = value
+                if not _directive(obj, out, key, name, value, errors):
+                    out.unmapped[key] = value
             elif f.key not in out.fields or out.fields[f.key] in (None, ""):
                 out.fields[f.key] = value
                 out.matched[key] = f.key
     return out, errors
+
+
+def _listed(value: Any) -> list[Any]:
+    """One value or a list; text may list several separated by commas or semicolons."""
+    items = value if isinstance(value, list) else [value]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            out += [part.strip() for part in item.replace(";", ",").split(",") if part.strip()]
+        elif item is not None:
+            out.append(item)
+    return out
+
+
+def _directive(
+    obj: ObjectMeta, out: Submission, key: str, name: str, value: Any, errors: list[FieldError]
+) -> bool:
+    """Read ``key`` as a channel, ``tags`` or a full name; whether it was one of them."""
+    if name in CHANNEL_KEYS:
+        channel = CHANNEL_KEYS[name]
+        for address in _listed(value):
+            try:
+                out.identities.append((channel, normalise_address(channel, address)))
+            except ValidationFailed as exc:
+                errors += [FieldError(key, e.message) for e in exc.field_errors]
+        return True
+    if name == "tags":
+        for tag in _listed(value):
+            try:
+                out.tags.append(check_name(tag))
+            except ValidationFailed:
+                errors.append(FieldError(key, "each tag must be 1 to 100 characters of text"))
+        return True
+    if name in FULL_NAME_KEYS and {"first_name", "last_name"} <= obj.fields.keys():
+        if value is not None and not isinstance(value, str):
+            errors.append(FieldError(key, "must be text"))
+            return True
+        first, _, last = " ".join((value or "").split()).rpartition(" ")
+        for field_key, part in (
+            ("first_name", first or last),
+            ("last_name", last if first else ""),
+        ):
+            if part and out.fields.get(field_key) in (None, ""):
+                out.fields[field_key] = part
+                out.matched.setdefault(key, field_key)
+        return True
+    return False
+
+
+def understood(matcher: KeyMatcher, obj: ObjectMeta, key: str) -> bool:
+    """Whether intake reads ``key`` into a field or a directive rather than keeping it aside."""
+    name = normalise(key)
+    if matcher.field(key) is not None or name in CHANNEL_KEYS or name == "tags":
+        return True
+    if name in ("assignee", "viewers", "note", "notes"):
+        return True
+    if ":" in key and normalise(key.split(":", 1)[0]) == STATUS_PREFIX:
+        return True
+    return name in FULL_NAME_KEYS and {"first_name", "last_name"} <= obj.fields.keys()

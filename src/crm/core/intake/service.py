@@ -26,6 +26,7 @@ from crm.core.errors import (
     ValidationFailed,
 )
 from crm.core.events.service import append_many, event_row
+from crm.core.identities import service as identities
 from crm.core.intake.keys import find_object, matcher_for
 from crm.core.intake.payload import Submission, read_notes, read_submission
 from crm.core.metadata.fieldtypes import FieldValueError
@@ -40,6 +41,8 @@ from crm.core.records.rules import check_references
 from crm.core.records.service import locate_record, update_record
 from crm.core.records.values import apply_defaults, missing_required, parse_fields, parse_value
 from crm.core.records.viewers import insert_viewers, resolve_viewers
+from crm.core.tags import service as tags
+from crm.core.tags.service import Tag
 
 __all__ = ["MAX_BATCH", "Amended", "Outcome", "amend", "resolve_entity", "take_in", "take_in_many"]
 
@@ -69,6 +72,8 @@ class _Item:
     owner_id: int | None = None
     viewer_ids: list[int] = field(default_factory=list)
     target: int | None = None  # the existing record it duplicates
+    holder: int | None = None  # the existing record that has its identities
+    tags: list[Tag] = field(default_factory=list)
     merged_into: _Item | None = None  # an earlier new record of the batch it duplicates
     new: NewRecord | None = None
 
@@ -178,6 +183,9 @@ async def take_in_many(
         raise ValidationFailed.of([FieldError("batch", f"must hold 1 to {MAX_BATCH} items")])
     items = [await _read(conn, principal, meta, obj, i, p, shared) for i, p in enumerate(payloads)]
     live = [it for it in items if it.outcome.error is None]
+    await _resolve_tags(conn, principal, live)
+    await _match_identities(conn, principal, obj, live)
+    live = [it for it in live if it.outcome.error is None]
     await _find_duplicates(conn, principal, obj, live)
     _plan_new(principal, obj, live)
     await _store_new(conn, principal, meta, obj, live)
@@ -245,10 +253,59 @@ def _share(
         submission.matched.setdefault(key, f.key)
 
 
+async def _resolve_tags(conn: AsyncConnection, principal: Principal, items: list[_Item]) -> None:
+    """The tags items name, created where missing if the key may; an item naming a tag that
+    does not exist and may not be created fails."""
+    names = [name for it in items for name in it.submission.tags]
+    if not names:
+        return
+    found = await tags.tags_named(conn, principal, names)
+    for it in items:
+        missing = [n for n in it.submission.tags if n.casefold() not in found]
+        if missing:
+            problem = FieldError(
+                "tags", f"no tag named {missing[0]!r}, and this key may not create tags"
+            )
+            it.outcome.error = ValidationFailed.of([problem])
+            continue
+        it.tags = list(
+            {found[n.casefold()].id: found[n.casefold()] for n in it.submission.tags}.values()
+        )
+
+
+def _identity_taken(channel: str, address: str) -> Conflict:
+    return Conflict(
+        f"Another record has the {channel} identity {address}",
+        [FieldError(channel, "belongs to another record", "duplicate").as_dict()],
+    )
+
+
+async def _match_identities(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
+) -> None:
+    """Point each item at the record that has its identities; an item whose identities
+    belong to different records, or to a record of another type, fails."""
+    pairs = [pair for it in items for pair in it.submission.identities]
+    if not pairs:
+        return
+    held = await identities.holders(conn, principal.workspace_id, pairs)
+    for it in items:
+        theirs = [pair for pair in it.submission.identities if pair in held]
+        owners = {held[pair] for pair in theirs}
+        if not owners:
+            continue
+        (record_id, object_type_id), *others = owners
+        if others or object_type_id != obj.id or obj.duplicate_rule.policy == "create":
+            it.outcome.error = _identity_taken(*theirs[-1])
+        else:
+            it.holder = record_id
+
+
 async def _find_duplicates(
     conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
 ) -> None:
-    """Point each item at the record it duplicates: an existing one, or an earlier item."""
+    """Point each item at the record it duplicates: the one that has its identities, an
+    existing one matching the duplicate rule, or an earlier item."""
     rule = obj.duplicate_rule
     existing: dict[str, dict[Any, int]] = {}
     for key in rule.match:
@@ -256,9 +313,17 @@ async def _find_duplicates(
         existing[key] = await repo.holders_of(conn, principal.workspace_id, obj, key, values)
     claimed: dict[tuple[str, Any], _Item | int] = {}
     for it in items:
+        reach = [(f"@{c}", a) for c, a in it.submission.identities]
+        if rule.policy == "create" and any(pair in claimed for pair in reach):
+            channel, address = next(pair for pair in reach if pair in claimed)
+            it.outcome.error = _identity_taken(channel[1:], address)
+            continue
         keys = [(k, it.values[k]) for k in rule.match if it.values.get(k) is not None]
-        found: list[_Item | int] = [existing[k][v] for k, v in keys if v in existing[k]]
+        found: list[_Item | int] = [it.holder] if it.holder is not None else []
+        found += [claimed[pair] for pair in reach if pair in claimed]
+        found += [existing[k][v] for k, v in keys if v in existing[k]]
         found += [claimed[pair] for pair in keys if pair in claimed]
+        keys += reach
         first = found[0] if found else None
         it.target = first if isinstance(first, int) else None
         it.merged_into = first if isinstance(first, _Item) else None
@@ -274,6 +339,8 @@ def _plan_new(principal: Principal, obj: ObjectMeta, items: list[_Item]) -> None
     policy = obj.duplicate_rule.policy
     for it in items:
         out, first = it.outcome, it.merged_into
+        if out.error is not None:
+            continue
         if policy != "create" and (it.target is not None or (first and first.new)):
             out.status = "updated" if policy == "update" else "skipped"
             if first is not None and first.new is not None and policy == "update":
@@ -281,6 +348,8 @@ def _plan_new(principal: Principal, obj: ObjectMeta, items: list[_Item]) -> None
                 first.new.unmapped = {**(first.new.unmapped or {}), **out.unmapped}
                 first.new.owner_id = it.owner_id or first.new.owner_id
                 first.submission.notes += it.submission.notes
+                first.submission.identities += it.submission.identities
+                first.tags += [t for t in it.tags if t not in first.tags]
                 first.viewer_ids += it.viewer_ids
             continue
         it.merged_into = None if first is None or first.new is None else first
@@ -417,6 +486,10 @@ async def _follow_up(
     shared = await insert_viewers(
         conn, principal.workspace_id, [(r.id, u) for it, r in written for u in it.viewer_ids]
     )
+    await identities.attach_identities(
+        conn, principal, [(r, *pair) for it, r in written for pair in it.submission.identities]
+    )
+    await tags.tag_records(conn, principal, [(r, t) for it, r in written for t in it.tags])
     now = utcnow()
     by_id = {r.id: r for _, r in written}
     await append_many(conn, _shared_events(principal, meta, obj, by_id, shared, now))

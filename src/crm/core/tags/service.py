@@ -17,20 +17,24 @@ from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
-from crm.core.events.service import record_event
+from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
+from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
-from crm.db.rows import chunks, insert_new
+from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import record_tags, records, tags
 
 __all__ = [
     "Tag",
+    "check_name",
     "create_tag",
     "delete_tag",
     "get_tag",
     "list_tags",
     "tag_record",
+    "tag_records",
+    "tags_named",
     "tags_of",
     "tags_on",
     "untag_record",
@@ -53,7 +57,8 @@ def _tag(row: Any, count: int = 0) -> Tag:
     return Tag(row.id, row.uuid, row.name, row.created_at, row.created_by, count)
 
 
-def _check_name(name: Any) -> str:
+def check_name(name: Any) -> str:
+    """A tag name with its spaces tidied; ValidationFailed on ``name`` when it is unfit."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
         raise ValidationFailed.of([FieldError("name", f"must be 1 to {MAX_NAME} characters")])
     return " ".join(name.split())
@@ -101,7 +106,7 @@ async def get_tag(conn: AsyncConnection, principal: Principal, ref: str) -> Tag:
 async def create_tag(conn: AsyncConnection, principal: Principal, *, name: Any) -> Tag:
     """A new tag; 409 when the workspace has one of that name (in any case)."""
     principal.require_scope("tag", "create")
-    clean = _check_name(name)
+    clean = check_name(name)
     taken = (
         await conn.execute(
             sa.select(tags.c.id).where(
@@ -234,3 +239,66 @@ async def tags_of(
         for row in rows:
             out[row.record_id].append(_tag(row))
     return out
+
+
+async def tags_named(
+    conn: AsyncConnection, principal: Principal, names: list[str]
+) -> dict[str, Tag]:
+    """The tags of checked ``names`` by folded name; those missing are created when the key
+    may create tags, and left out otherwise."""
+    wanted = {name.casefold(): name for name in names}
+    out: dict[str, Tag] = {}
+    for chunk in chunks(list(wanted)):
+        rows = await conn.execute(
+            sa.select(tags).where(
+                tags.c.workspace_id == principal.workspace_id, tags.c.name_key.in_(chunk)
+            )
+        )
+        out.update({row.name_key: _tag(row) for row in rows})
+    if not principal.has_scope("tag", "create"):
+        return out
+    for key, name in wanted.items():
+        if key not in out:
+            out[key] = await create_tag(conn, principal, name=name)
+    return out
+
+
+async def tag_records(
+    conn: AsyncConnection, principal: Principal, wanted: list[tuple[Record, Tag]]
+) -> None:
+    """Put tags on records just written, in one batch; those already there stay as they are."""
+    now = utcnow()
+    rows = [
+        {
+            "workspace_id": principal.workspace_id,
+            "tag_id": tag.id,
+            "record_id": record.id,
+            "created_at": now,
+        }
+        for record, tag in wanted
+    ]
+    records_by_id = {record.id: record for record, _ in wanted}
+    tags_by_id = {tag.id: tag for _, tag in wanted}
+    added = await insert_new_many(
+        conn, record_tags, rows, record_tags.c.record_id, record_tags.c.tag_id
+    )
+    events = []
+    for row in added:
+        record, tag = records_by_id[row.record_id], tags_by_id[row.tag_id]
+        payload = {
+            "record": str(record.uuid),
+            "object": record.object.key,
+            "tag": str(tag.uuid),
+            "name": tag.name,
+        }
+        events.append(
+            event_row(
+                principal,
+                "record.tagged",
+                at=now,
+                object_type_id=record.object.id,
+                record_id=record.id,
+                payload=payload,
+            )
+        )
+    await append_many(conn, events)

@@ -1,0 +1,53 @@
+"""The worker loop: take the next piece of durable work from the database, do it, repeat;
+wait a little when there is none. Every worker process may run it at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.core.imports.process import forget_stale_uploads, process_next
+
+log = logging.getLogger(__name__)
+
+#: Seconds between looks for new work when there is none.
+IDLE = 1.0
+#: Seconds between sweeps for uploads that never finished.
+SWEEP = 3600.0
+
+
+def worker_name() -> str:
+    """A name unique to this worker, shown in the leases it holds."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def drain(engine: AsyncEngine, name: str | None = None) -> int:
+    """Do all the work waiting now; how many jobs were done."""
+    owner, done = name or worker_name(), 0
+    while await process_next(engine, owner):
+        done += 1
+    return done
+
+
+async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
+    """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
+    owner, swept = worker_name(), 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - swept > SWEEP:
+                await forget_stale_uploads(engine)
+                swept = time.monotonic()
+            busy = await process_next(engine, owner)
+        except Exception:  # a job's unexpected failure must not stop the other jobs
+            log.exception("a job failed; it will be retried when its lease runs out")
+            busy = False
+        if not busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle)
