@@ -4,7 +4,8 @@
 
 ``storage`` loads a fresh database (or, with ``--reuse``, queries an earlier load) and times
 the record queries; ``experiments`` tries other indexes and query shapes on that database.
-``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face.
+``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face;
+``import --db sqlite|postgresql --rows N`` measures CSV imports by a worker process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bench import experiments, intake, load, storage
+from bench import experiments, imports, intake, load, storage
 
 
 def main() -> None:
@@ -45,12 +46,22 @@ def main() -> None:
     it.add_argument("--existing", type=int, default=100_000, help="leads loaded beforehand")
     it.add_argument("--singles", type=int, default=2_000, help="single JSON intakes timed")
     it.add_argument("--seed", type=int, default=42)
+    im = sub.add_parser("import", help="CSV import throughput (rows/s) and worker memory")
+    im.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    im.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_import)")
+    im.add_argument("--rows", type=int, default=1_000_000, help="rows of the larger file")
+    im.add_argument("--seed", type=int, default=42)
     rp = sub.add_parser("report", help="print the table of a results file")
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
     args = parser.parse_args()
     if args.benchmark == "report":
         storage.report(args.path, write=args.write)
+        return
+    if args.benchmark == "import":
+        url = args.url or imports.default_url(args.db)
+        load.reset_database(url)
+        asyncio.run(imports.main(imports.Options(args.db, url, args.rows, args.seed)))
         return
     if args.benchmark == "intake":
         url = args.url or load.default_url(args.db, 0).replace("-0", "-intake").replace(

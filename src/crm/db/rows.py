@@ -35,11 +35,10 @@ async def insert_new_many(
     conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], *returning: Any
 ) -> list[sa.Row[Any]]:
     """Insert the rows whose key no row holds yet; ``returning`` of those inserted."""
-    out: list[sa.Row[Any]] = []
-    for part in chunks(rows, IN_CHUNK // 4):
-        statement = _insert(conn, table).values(list(part)).on_conflict_do_nothing()
-        out += (await conn.execute(statement.returning(*returning))).all()
-    return out
+    if not rows:
+        return []
+    statement = _insert(conn, table).on_conflict_do_nothing().returning(*returning)
+    return list((await conn.execute(statement, list(rows))).all())
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:

@@ -44,7 +44,7 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -
             if time.monotonic() - swept > SWEEP:
                 await forget_stale_uploads(engine)
                 swept = time.monotonic()
-            busy = await process_next(engine, owner)
+            busy = await process_next(engine, owner, stop.is_set)
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")
             busy = False

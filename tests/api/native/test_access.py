@@ -404,9 +404,10 @@ MANAGE_MATRIX: dict[str, dict[str, int]] = {
     "create_object": dict(zip(CALLERS[:4], (201, 201, 403, 403), strict=True)),
     "patch_object": dict(zip(CALLERS[:4], (200, 200, 403, 403), strict=True)),
     "delete_object": dict(zip(CALLERS[:4], (204, 204, 403, 403), strict=True)),
-    "create_field": dict(zip(CALLERS[:4], (201, 201, 403, 403), strict=True)),
-    "patch_field": dict(zip(CALLERS[:4], (200, 200, 403, 403), strict=True)),
-    "delete_field": dict(zip(CALLERS[:4], (204, 204, 403, 403), strict=True)),
+    # Agents manage field definitions (admin:fields:manage), not object types.
+    "create_field": dict(zip(CALLERS[:4], (201, 201, 201, 403), strict=True)),
+    "patch_field": dict(zip(CALLERS[:4], (200, 200, 200, 403), strict=True)),
+    "delete_field": dict(zip(CALLERS[:4], (204, 204, 204, 403), strict=True)),
     "create_pipeline": dict(zip(CALLERS[:4], (201, 201, 403, 403), strict=True)),
     "create_user": dict(zip(CALLERS[:4], (201, 201, 403, 403), strict=True)),
     "create_api_key": dict(zip(CALLERS[:4], (201, 201, 403, 403), strict=True)),
@@ -518,7 +519,7 @@ async def test_me_per_caller(client: httpx.AsyncClient, ws: Workspace, other_ws:
     assert (agent["role"], agent["user"]["email"]) == ("agent", "agent@x.io")
     assert agent["user"]["id"] != owner["user"]["id"]
     assert "*:*:viewown" in agent["permissions"]
-    assert not any(p.startswith("admin:") for p in agent["permissions"])
+    assert [p for p in agent["permissions"] if p.startswith("admin:")] == ["admin:fields:manage"]
 
     reader = ok(await client.get(f"{API}/me", headers=await caller_headers("reader", ws, other_ws)))
     assert (reader["role"], reader["scopes"]) == ("owner", ["read:crm"])

@@ -398,17 +398,28 @@ async def test_agent_may_read_but_not_change_objects(
         f"{API}/objects", json={"key": "property", "label": "Property"}, headers=agent
     )
     assert_error(created, 403, "permission_denied")
+    assert_error(
+        await client.patch(f"{API}/objects/contact", json={"label": "Person"}, headers=agent),
+        403,
+        "permission_denied",
+    )
+    assert_error(
+        await client.delete(f"{API}/objects/contact", headers=agent), 403, "permission_denied"
+    )
+
+
+async def test_agent_manages_field_definitions(client: httpx.AsyncClient, ws: Workspace) -> None:
+    """Agents define the fields they work with (admin:fields:manage), as Flownally allows."""
+    agent = {"Authorization": f"Bearer {await ws.add_key(role='agent', email='al@acme.test')}"}
     field = await client.post(
         f"{API}/objects/contact/fields",
         json={"key": "region", "label": "Region", "type": "text"},
         headers=agent,
     )
-    assert_error(field, 403, "permission_denied")
-    assert_error(
-        await client.delete(f"{API}/objects/contact/fields/title", headers=agent),
-        403,
-        "permission_denied",
-    )
+    assert field.status_code == 201, field.text
+    assert "region" in await field_keys(client, ws, "contact")
+    gone = await client.delete(f"{API}/objects/contact/fields/region", headers=agent)
+    assert gone.status_code == 204, gone.text
     assert "region" not in await field_keys(client, ws, "contact")
 
 

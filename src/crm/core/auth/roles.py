@@ -17,10 +17,14 @@ SYSTEM_ROLES: dict[str, RoleSpec] = {
         (
             "*:*:full",
             "admin:objects:manage",
+            "admin:fields:manage",
             "admin:users:manage",
             "admin:apikeys:manage",
             "admin:events:manage",
         ),
     ),
-    "agent": RoleSpec("Agent", ("*:*:viewown", "*:*:create", "*:*:editown", "*:*:deleteown")),
+    "agent": RoleSpec(
+        "Agent",
+        ("*:*:viewown", "*:*:create", "*:*:editown", "*:*:deleteown", "admin:fields:manage"),
+    ),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -63,6 +64,10 @@ class _LeaseLost(Exception):
     """Another worker holds the import now."""
 
 
+class _Paused(Exception):
+    """The worker is stopping: the import waits for the next one."""
+
+
 @dataclass
 class _Tally:
     rows: int = 0
@@ -87,14 +92,19 @@ class _Job:
     obj: ObjectMeta | None = None
     columns: list[str] = field(default_factory=list)
     phone_column: str | None = None
+    stopping: Callable[[], bool] = lambda: False
 
 
-async def process_next(engine: AsyncEngine, owner: str) -> bool:
+async def process_next(
+    engine: AsyncEngine, owner: str, stopping: Callable[[], bool] = lambda: False
+) -> bool:
     """Claim the oldest import waiting (or abandoned) and work it to its end; whether there
-    was one. ``owner`` names this worker in leases."""
+    was one. ``owner`` names this worker in leases; once ``stopping()`` is true, the import
+    is handed back after the batch at hand."""
     job = await _claim(engine, owner)
     if job is None:
         return False
+    job.stopping = stopping
     try:
         if job.row.attempts > MAX_ATTEMPTS:
             raise _Failed(f"The import stopped after {MAX_ATTEMPTS} attempts")
@@ -103,6 +113,8 @@ async def process_next(engine: AsyncEngine, owner: str) -> bool:
         await _finish(engine, job, "failed", str(exc))
     except _LeaseLost:
         log.warning("import %s was taken over by another worker", job.row.uuid)
+    except _Paused:
+        await _hand_back(engine, job)
     return True
 
 
@@ -174,6 +186,8 @@ async def _run(engine: AsyncEngine, job: _Job) -> None:
                 rows.append(row)
             if not rows:
                 break
+            if job.stopping():
+                raise _Paused
             async with transaction(engine, write=True) as conn:
                 await _write_batch(conn, job, rows)
     except Unreadable as exc:
@@ -326,6 +340,22 @@ async def _keep(conn: AsyncConnection, job: _Job, tally: _Tally) -> None:
             errors_kept=imports.c.errors_kept + len(stored),
         )
     )
+
+
+async def _hand_back(engine: AsyncEngine, job: _Job) -> None:
+    """Let go of the import, unfinished, for the next worker to resume at once."""
+    async with transaction(engine, write=True) as conn:
+        await conn.execute(
+            sa.update(imports)
+            .where(imports.c.id == job.id, imports.c.lease_owner == job.owner)
+            .values(
+                status="pending",
+                lease_owner=None,
+                lease_until=None,
+                attempts=imports.c.attempts - 1,
+                updated_at=utcnow(),
+            )
+        )
 
 
 async def _finish(engine: AsyncEngine, job: _Job, status: str, failure: str | None) -> None:

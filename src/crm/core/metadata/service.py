@@ -60,8 +60,12 @@ async def fresh_metadata(conn: AsyncConnection, workspace_id: int) -> WorkspaceM
 
 
 def _require(principal: Principal, action: str, resource: str = "object") -> None:
+    """The scope of ``resource:action``; changing object types needs a role that manages
+    objects, and changing fields one that manages fields (or objects)."""
     principal.require_scope(resource, action)
-    if action not in ("list", "read"):
+    if action in ("list", "read"):
+        return
+    if resource != "custom_field" or not principal.manages("fields"):
         principal.require_admin("objects")
 
 
