@@ -100,7 +100,7 @@ def contact_import(i: Import, errors: list[RowError]) -> dict[str, Any]:
         "importId": face_id("import", i.uuid),
         "status": i.status,
         "totalRows": i.total_rows or 0,
-        "processedRows": i.rows_done,
+        "processedRows": i.processed,
         "successCount": i.succeeded,
         "failedCount": i.failed,
         "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in errors],

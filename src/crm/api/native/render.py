@@ -154,7 +154,7 @@ def import_(meta: WorkspaceMeta, i: Import) -> dict[str, Any]:
         "encoding": i.options.get("encoding"),
         "phone_channel": i.options.get("phone_channel"),
         "total_rows": i.total_rows,
-        "processed_rows": i.rows_done,
+        "processed_rows": i.processed,
         "created": i.created,
         "updated": i.updated,
         "skipped": i.skipped,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -52,6 +53,9 @@ MAX_ATTEMPTS = 5
 MAX_ERRORS = 10_000
 #: How long an upload may stay unfinished before it is taken for abandoned.
 STALE_UPLOAD = timedelta(days=1)
+#: Longest column name kept with a row error.
+MAX_COLUMN = 255
+_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
 #: Keys of intake errors that name no column.
 _NO_COLUMN = frozenset({"fields", "item", "payload", "batch"})
 
@@ -205,7 +209,7 @@ def _read_header(job: _Job, matcher: Any, header: Row | None) -> None:
         raise _Failed(f"The header row {header.error}")
     job.columns = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(header.cells)]
     if not any(understood(matcher, job.obj, c) for c in job.columns):
-        shown = ", ".join(job.columns[:10])
+        shown = ", ".join(_printable(c)[:40] for c in job.columns[:10])
         raise _Failed(
             f"No column of the header matches a field of {job.obj.plural_label.lower()}: {shown}"
         )
@@ -319,6 +323,21 @@ def _count_outcome(job: _Job, tally: _Tally, number: int, outcome: Outcome) -> N
             tally.refuse(number, column, message)
 
 
+def _printable(text: str) -> str:
+    """Text the database stores whatever the file held: NULs and undecodable bytes become
+    U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _stored(error: dict[str, Any]) -> dict[str, Any]:
+    column = error["column"]
+    return {
+        "row": error["row"],
+        "column": None if column is None else _printable(column)[:MAX_COLUMN],
+        "message": _printable(error["message"]),
+    }
+
+
 async def _keep(conn: AsyncConnection, job: _Job, tally: _Tally) -> None:
     """Store a batch's errors (up to the limit) and move the checkpoint past it."""
     kept = (
@@ -327,7 +346,9 @@ async def _keep(conn: AsyncConnection, job: _Job, tally: _Tally) -> None:
     room = max(0, MAX_ERRORS - kept)
     stored = sorted(tally.errors, key=lambda e: e["row"])[:room]
     if stored:
-        await conn.execute(sa.insert(import_errors), [{"import_id": job.id, **e} for e in stored])
+        await conn.execute(
+            sa.insert(import_errors), [{"import_id": job.id, **_stored(e)} for e in stored]
+        )
     await conn.execute(
         sa.update(imports)
         .where(imports.c.id == job.id)
@@ -367,7 +388,7 @@ async def _finish(engine: AsyncEngine, job: _Job, status: str, failure: str | No
             .where(imports.c.id == job.id, imports.c.lease_owner == job.owner)
             .values(
                 status=status,
-                failure=failure,
+                failure=None if failure is None else _printable(failure),
                 lease_owner=None,
                 lease_until=None,
                 finished_at=now,

@@ -74,6 +74,11 @@ class Import:
         """Rows that became or matched a record."""
         return self.created + self.updated + self.skipped
 
+    @property
+    def processed(self) -> int:
+        """Rows done so far, written or refused (blank lines are not rows)."""
+        return self.succeeded + self.failed
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -219,8 +224,7 @@ async def get_import(conn: AsyncConnection, principal: Principal, ref: str) -> I
     if row is None:
         raise NotFound("Import not found")
     found = _import(meta, row)
-    if not principal.has_scope(found.object.key, "list"):
-        principal.require_scope(found.object.key, "read")
+    principal.require_scope(found.object.key, "list")
     if principal.reach(found.object.key, "view") is not Reach.ALL and (
         found.created_by != principal.user_id
     ):

@@ -103,7 +103,8 @@ async def amend(
     submission, errors = read_submission(matcher_for(meta, obj), obj, payload)
     notes, problems = read_notes("note", note)
     errors += problems
-    if not submission.fields and not notes and not errors:
+    reached = submission.fields or submission.identities or submission.tags
+    if not reached and not notes and not errors:
         errors.append(FieldError("fields", f"no key matches a field of {obj.key}", "no_fields"))
     viewers = []
     if submission.viewers is not None:
@@ -114,6 +115,11 @@ async def amend(
     owner = _assignee(meta, submission.assignee, errors)
     if errors:
         raise ValidationFailed.of(errors)
+    labels = await _tags_named(conn, principal, submission.tags)
+    held = await identities.holders(conn, principal.workspace_id, submission.identities)
+    taken = [pair for pair, (holder, _) in held.items() if holder != record.id]
+    if taken:
+        raise _identity_taken(*taken[0])
     updated = await update_record(
         conn,
         principal,
@@ -124,6 +130,10 @@ async def amend(
         unmapped=submission.unmapped,
     )
     await attach_notes(conn, principal, [(updated, n) for n in submission.notes + notes])
+    await identities.attach_identities(
+        conn, principal, [(updated, *pair) for pair in submission.identities]
+    )
+    await tags.tag_records(conn, principal, [(updated, tag) for tag in labels])
     shared = await insert_viewers(
         conn, principal.workspace_id, [(updated.id, u.id) for u in viewers]
     )
@@ -253,6 +263,21 @@ def _share(
         submission.matched.setdefault(key, f.key)
 
 
+def _picked(found: dict[str, Tag], names: list[str]) -> list[Tag]:
+    """The tags of ``names`` among ``found``; a 422 on ``tags`` naming one that is not."""
+    missing = [n for n in names if n.casefold() not in found]
+    if missing:
+        raise ValidationFailed.of(
+            [FieldError("tags", f"no tag named {missing[0]!r}, and this key may not create tags")]
+        )
+    return list({found[n.casefold()].id: found[n.casefold()] for n in names}.values())
+
+
+async def _tags_named(conn: AsyncConnection, principal: Principal, names: list[str]) -> list[Tag]:
+    """The tags ``names`` name, created where missing if the key may."""
+    return _picked(await tags.tags_named(conn, principal, names), names) if names else []
+
+
 async def _resolve_tags(conn: AsyncConnection, principal: Principal, items: list[_Item]) -> None:
     """The tags items name, created where missing if the key may; an item naming a tag that
     does not exist and may not be created fails."""
@@ -261,16 +286,10 @@ async def _resolve_tags(conn: AsyncConnection, principal: Principal, items: list
         return
     found = await tags.tags_named(conn, principal, names)
     for it in items:
-        missing = [n for n in it.submission.tags if n.casefold() not in found]
-        if missing:
-            problem = FieldError(
-                "tags", f"no tag named {missing[0]!r}, and this key may not create tags"
-            )
-            it.outcome.error = ValidationFailed.of([problem])
-            continue
-        it.tags = list(
-            {found[n.casefold()].id: found[n.casefold()] for n in it.submission.tags}.values()
-        )
+        try:
+            it.tags = _picked(found, it.submission.tags)
+        except ValidationFailed as exc:
+            it.outcome.error = exc
 
 
 def _identity_taken(channel: str, address: str) -> Conflict:
@@ -321,6 +340,10 @@ async def _find_duplicates(
         keys = [(k, it.values[k]) for k in rule.match if it.values.get(k) is not None]
         found: list[_Item | int] = [it.holder] if it.holder is not None else []
         found += [claimed[pair] for pair in reach if pair in claimed]
+        if len({x if isinstance(x, int) else id(x) for x in found}) > 1:
+            channel, address = next(pair for pair in reach if pair in claimed)
+            it.outcome.error = _identity_taken(channel[1:], address)
+            continue  # its addresses belong to two records
         found += [existing[k][v] for k, v in keys if v in existing[k]]
         found += [claimed[pair] for pair in keys if pair in claimed]
         keys += reach
@@ -429,6 +452,8 @@ def _refusal(obj: ObjectMeta, it: _Item, exc: CRMError) -> CRMError:
     if not isinstance(exc, NotFound | PermissionDenied):
         return exc
     key = next((k for k in obj.duplicate_rule.match if it.values.get(k) is not None), "fields")
+    if it.holder is not None:
+        key = it.submission.identities[0][0]
     problem = FieldError(
         key,
         f"matches another {obj.label.lower()} that exists, which you may not change",

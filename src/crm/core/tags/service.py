@@ -246,7 +246,9 @@ async def tags_named(
 ) -> dict[str, Tag]:
     """The tags of checked ``names`` by folded name; those missing are created when the key
     may create tags, and left out otherwise."""
-    wanted = {name.casefold(): name for name in names}
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(name.casefold(), name)
     out: dict[str, Tag] = {}
     for chunk in chunks(list(wanted)):
         rows = await conn.execute(
