@@ -11,13 +11,15 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from crm.api.common.http import MalformedBody, UnsupportedMedia, media_type
+from crm.api.common.http import UPLOAD_SLACK, MalformedBody, UnsupportedMedia, media_type
+from crm.core.errors import PayloadTooLarge
 from crm.core.imports.storage import Upload
 
 #: Bodies taken whole as the file.
 RAW_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
-#: Largest value of a form field beside the file.
+#: Largest value of a form field beside the file, and how many such fields are read.
 MAX_FIELD = 64 * 1024
+MAX_FIELDS = 8
 
 
 @dataclass
@@ -87,6 +89,8 @@ class _Parts:
 
     def _end(self) -> None:
         if not self._is_file and self._name:
+            if len(self.received.fields) >= MAX_FIELDS:
+                raise MalformedBody(f"The form has more than {MAX_FIELDS} fields besides the file")
             self.received.fields[self._name] = self._value.decode("utf-8", "replace")
 
 
@@ -112,8 +116,12 @@ async def receive_upload(request: Request, upload: Upload, *, file_field: str = 
         raise MalformedBody("The multipart body names no boundary")
     parts = _Parts(file_field)
     parser = MultipartParser(boundary, parts.callbacks())
+    size = 0
     try:
         async for piece in request.stream():
+            size += len(piece)
+            if size > upload.limit + UPLOAD_SLACK:
+                raise PayloadTooLarge(f"The upload exceeds the limit of {upload.limit} bytes")
             parser.write(piece)
             for data in parts.pending:
                 await upload.write(data)

@@ -55,7 +55,7 @@ MAX_ERRORS = 10_000
 STALE_UPLOAD = timedelta(days=1)
 #: Longest column name kept with a row error.
 MAX_COLUMN = 255
-_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
+_UNSTORABLE = re.compile("[\x00\udc00-\udcff]")
 #: Keys of intake errors that name no column.
 _NO_COLUMN = frozenset({"fields", "item", "payload", "batch"})
 
@@ -213,7 +213,8 @@ def _read_header(job: _Job, matcher: Any, header: Row | None) -> None:
         raise _Failed(
             f"No column of the header matches a field of {job.obj.plural_label.lower()}: {shown}"
         )
-    if job.row.options.get("phone_channel"):
+    channel = job.row.options.get("phone_channel")
+    if channel and not any(normalise(c) == channel for c in job.columns):
         job.phone_column = next(
             (c for c in job.columns if (f := matcher.field(c)) is not None and f.key == "phone"),
             None,
@@ -252,9 +253,8 @@ def _payload(job: _Job, row: Row) -> dict[str, str]:
         value = cell.strip()
         if value and column not in payload:
             payload[column] = value
-    channel = job.row.options.get("phone_channel")
-    if job.phone_column in payload and channel not in payload:
-        payload[channel] = payload[job.phone_column]
+    if job.phone_column in payload:
+        payload[job.row.options["phone_channel"]] = payload[job.phone_column]
     return payload
 
 

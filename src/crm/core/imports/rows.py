@@ -11,20 +11,35 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 #: Longest row read (characters): a longer one ends the import, as the file is not a CSV.
 MAX_ROW = 1024 * 1024
-_UNDECODED = re.compile("[\udc80-\udcff]")
+#: Undecodable bytes become lone low surrogates (U+DC00 + the byte), which no decoder
+#: produces otherwise, so the rows holding them can be refused.
+_UNDECODED = re.compile("[\udc00-\udcff]")
+_HANDLER = "crm.undecodable"
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
-csv.field_size_limit(MAX_ROW)
+# The reader bounds rows itself (see _Lines); the csv module's own limit would cut a long
+# cell short and carry on reading from inside it.
+csv.field_size_limit(sys.maxsize)
+
+
+def _undecodable(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + b) for b in bad), error.end
+
+
+codecs.register_error(_HANDLER, _undecodable)
 
 
 class Unreadable(Exception):
@@ -53,6 +68,8 @@ class _Lines:
         self.lines: deque[str] = deque()
         self.size = 0
         self.ended = False
+        #: Characters of the row being read.
+        self.taken = 0
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -64,6 +81,9 @@ class _Lines:
             raise Unreadable(f"A row is longer than {MAX_ROW} characters")
         line = self.lines.popleft()
         self.size -= len(line)
+        self.taken += len(line)
+        if self.taken > MAX_ROW:
+            raise Unreadable(f"A row is longer than {MAX_ROW} characters")
         return line
 
 
@@ -82,6 +102,7 @@ class RowReader:
     async def next(self) -> Row | None:
         """The next row, or None at the end of the file."""
         await self._fill()
+        self._lines.taken = 0
         try:
             cells = next(self._reader)
         except StopIteration:
@@ -124,7 +145,8 @@ class RowReader:
             for bom, name in _BOMS:
                 if data.startswith(bom):
                     encoding = name
+                    self._encoding = name.removesuffix("-sig")
             if encoding.replace("_", "-").lower() in ("utf-8", "utf8"):
                 encoding = "utf-8-sig"
-            self._decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors=_HANDLER)
         return self._decoder.decode(data, final)

@@ -117,9 +117,8 @@ def _import(meta: WorkspaceMeta, row: Any) -> Import:
 
 def _encoding(value: Any) -> str:
     try:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not codecs.lookup(value)._is_text_encoding:
             raise LookupError(value)
-        codecs.lookup(value)
     except LookupError:
         raise ValidationFailed.of(
             [FieldError("encoding", "must name a text encoding such as utf-8")]
