@@ -38,7 +38,7 @@ async def drain(engine: AsyncEngine, name: str | None = None) -> int:
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
     """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
-    owner, swept = worker_name(), 0.0
+    owner, swept = worker_name(), float("-inf")
     while not stop.is_set():
         try:
             if time.monotonic() - swept > SWEEP:

@@ -53,6 +53,8 @@ MAX_ATTEMPTS = 5
 MAX_ERRORS = 10_000
 #: How long an upload may stay unfinished before it is taken for abandoned.
 STALE_UPLOAD = timedelta(days=1)
+#: Rows read without writing (counting, resuming) between lease renewals.
+KEEP_ALIVE = 50_000
 #: Longest column name kept with a row error.
 MAX_COLUMN = 255
 _UNSTORABLE = re.compile("[\x00\udc00-\udcff]")
@@ -182,8 +184,10 @@ async def _run(engine: AsyncEngine, job: _Job) -> None:
         _read_header(job, matcher_for(meta, job.obj), await reader.next())
         if job.row.total_rows is None:
             await _count(engine, job)
-        for _ in range(job.row.rows_done):
+        for skipped in range(job.row.rows_done):
             await reader.next()
+            if skipped % KEEP_ALIVE == KEEP_ALIVE - 1:
+                await _keep_alive(engine, job)
         while True:
             rows: list[Row] = []
             while len(rows) < BATCH and (row := await reader.next()) is not None:
@@ -224,11 +228,20 @@ def _read_header(job: _Job, matcher: Any, header: Row | None) -> None:
 async def _count(engine: AsyncEngine, job: _Job) -> None:
     """Count the file's rows, so that progress can be told from the start."""
     reader = RowReader(ChunkReader(engine, job.id), job.row.options["encoding"])
-    total = -1  # the header
+    total, read = -1, 0  # the header is no row
     while (row := await reader.next()) is not None:
         total += 0 if row.blank else 1
+        read += 1
+        if read % KEEP_ALIVE == 0:
+            await _keep_alive(engine, job)
     async with transaction(engine, write=True) as conn:
         await _renew(conn, job, total_rows=total)
+
+
+async def _keep_alive(engine: AsyncEngine, job: _Job) -> None:
+    """Renew the lease while reading without writing (counting, skipping to the checkpoint)."""
+    async with transaction(engine, write=True) as conn:
+        await _renew(conn, job)
 
 
 async def _renew(conn: AsyncConnection, job: _Job, **values: Any) -> None:
