@@ -44,3 +44,11 @@ async def insert_new_many(
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
     dialect = conn.dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def refresh_statistics(conn: AsyncConnection, table: sa.Table) -> None:
+    """Bring the planner's statistics of ``table`` up to date after a bulk load (PostgreSQL;
+    SQLite plans from its indexes alone). Autovacuum may be off, or behind a fast load, and
+    plans made for an empty table scan a full one."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text(f"ANALYZE {table.name}"))

@@ -32,7 +32,8 @@ from crm.core.intake.service import Outcome, take_in_many
 from crm.core.metadata.model import ObjectMeta
 from crm.core.metadata.service import metadata_for
 from crm.db.engine import transaction
-from crm.db.schema import import_chunks, import_errors, imports, users
+from crm.db.rows import refresh_statistics
+from crm.db.schema import import_chunks, import_errors, imports, records, users
 
 __all__ = [
     "BATCH",
@@ -53,6 +54,9 @@ MAX_ATTEMPTS = 5
 MAX_ERRORS = 10_000
 #: How long an upload may stay unfinished before it is taken for abandoned.
 STALE_UPLOAD = timedelta(days=1)
+#: Batches after which the planner's statistics of records are refreshed: a table that
+#: grows tenfold is planned for again.
+STATISTICS_AT = (1, 10, 100)
 #: Rows read without writing (counting, resuming) between lease renewals.
 KEEP_ALIVE = 50_000
 #: Longest column name kept with a row error.
@@ -184,6 +188,7 @@ async def _run(engine: AsyncEngine, job: _Job) -> None:
         _read_header(job, matcher_for(meta, job.obj), await reader.next())
         if job.row.total_rows is None:
             await _count(engine, job)
+        batches = 0
         for skipped in range(job.row.rows_done):
             await reader.next()
             if skipped % KEEP_ALIVE == KEEP_ALIVE - 1:
@@ -198,6 +203,10 @@ async def _run(engine: AsyncEngine, job: _Job) -> None:
                 raise _Paused
             async with transaction(engine, write=True) as conn:
                 await _write_batch(conn, job, rows)
+            batches += 1
+            if batches in STATISTICS_AT or batches % STATISTICS_AT[-1] == 0:
+                async with transaction(engine, write=True) as conn:
+                    await refresh_statistics(conn, records)
     except Unreadable as exc:
         raise _Failed(str(exc)) from None
     await _finish(engine, job, "completed", None)
