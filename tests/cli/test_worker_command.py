@@ -38,15 +38,15 @@ from crm.settings import Settings
 from crm.worker.loop import drain
 from tests.conftest import Workspace
 from tests.worker.support import (
+    assert_shown_completed,
     chunk_count,
     contact_emails,
     contacts_csv,
     emails,
-    end,
     import_row,
-    start_worker,
+    interrupt_worker,
     upload,
-    wait_for_import,
+    upload_alone,
 )
 
 STARTUP_SECONDS = 60
@@ -117,19 +117,10 @@ async def test_sigterm_makes_the_worker_hand_its_import_back_and_exit(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    await drain(engine)
-    tag, rows = secrets.token_hex(4), 8 * BATCH
-    ref = await upload(client, ws, contacts_csv(rows, tag))
+    rows = 8 * BATCH
+    ref, tag = await upload_alone(engine, client, ws, rows)
     log = tmp_path / "worker.log"
-    worker = start_worker(database_url, log)
-    try:
-        await wait_for_import(
-            engine, ref, lambda r: r.rows_done > 0, within=120, process=worker, log=log
-        )
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
-    finally:
-        end(worker)
+    worker = await interrupt_worker(engine, ref, database_url, log, signal.SIGTERM, exit_within=60)
     printed = log.read_text()
     assert worker.returncode == 0, printed
     assert "Working; stop with Ctrl-C." in printed
@@ -232,14 +223,8 @@ def test_serve_does_imports_with_its_inline_worker(tmp_path: Path) -> None:
         while shown["status"] in ("pending", "processing") and time.monotonic() < deadline:
             time.sleep(0.2)
             shown = _follow(port, key, ref)
-        assert shown["status"] == "completed", shown
+        assert_shown_completed(shown, rows)
         assert shown["filename"] == "contacts.csv"
-        assert (shown["total_rows"], shown["processed_rows"], shown["created"]) == (
-            rows,
-            rows,
-            rows,
-        )
-        assert (shown["updated"], shown["skipped"], shown["failed"]) == (0, 0, 0)
     finally:
         _stop(server)
     assert server.returncode in (0, -signal.SIGTERM), log.read_text()  # uvicorn re-raises it

@@ -4,6 +4,7 @@ looks at what the database holds."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.clock import utcnow
 from crm.db.engine import transaction
 from crm.db.schema import import_chunks, imports, records
+from crm.worker.loop import drain
 from tests.conftest import Workspace
 
 HEADER = "first_name,last_name,email,city\n"
@@ -52,10 +54,27 @@ async def upload(client: httpx.AsyncClient, ws: Workspace, body: bytes) -> uuid.
     return uuid.UUID(answer.json()["id"])
 
 
+async def upload_alone(
+    engine: AsyncEngine, client: httpx.AsyncClient, ws: Workspace, count: int
+) -> tuple[uuid.UUID, str]:
+    """Do the work other tests left waiting, then upload ``count`` contacts under a new tag:
+    the import is the only one a worker can take. Its id, and the tag."""
+    await drain(engine)
+    tag = secrets.token_hex(4)
+    return await upload(client, ws, contacts_csv(count, tag)), tag
+
+
 async def status(client: httpx.AsyncClient, ws: Workspace, ref: uuid.UUID) -> dict[str, Any]:
     answer = await client.get(f"/api/v1/imports/{ref}", headers=ws.auth)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def assert_shown_completed(shown: dict[str, Any], rows: int) -> None:
+    """The API shows the import completed, each of its ``rows`` rows read and created."""
+    assert shown["status"] == "completed", shown
+    assert (shown["total_rows"], shown["processed_rows"], shown["created"]) == (rows, rows, rows)
+    assert (shown["updated"], shown["skipped"], shown["failed"]) == (0, 0, 0)
 
 
 async def import_row(engine: AsyncEngine, ref: uuid.UUID) -> Any:
@@ -141,3 +160,27 @@ def end(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.wait(timeout=30)
+
+
+async def interrupt_worker(
+    engine: AsyncEngine,
+    ref: uuid.UUID,
+    database_url: str,
+    log: Path,
+    signum: int,
+    *,
+    exit_within: float,
+) -> subprocess.Popen[bytes]:
+    """Start ``crm worker`` (its output in ``log``), send it ``signum`` once it has written
+    some rows of the import ``ref``, and wait ``exit_within`` seconds at most for it to exit;
+    the process, ended."""
+    worker = start_worker(database_url, log)
+    try:
+        await wait_for_import(
+            engine, ref, lambda r: r.rows_done > 0, within=120, process=worker, log=log
+        )
+        worker.send_signal(signum)
+        worker.wait(timeout=exit_within)
+    finally:
+        end(worker)
+    return worker

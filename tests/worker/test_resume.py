@@ -40,18 +40,18 @@ from crm.worker import loop
 from crm.worker.loop import drain, run
 from tests.conftest import Workspace
 from tests.worker.support import (
+    assert_shown_completed,
     chunk_count,
     contact_emails,
     contacts_csv,
     emails,
-    end,
     expire_lease,
     import_row,
+    interrupt_worker,
     set_import,
-    start_worker,
     status,
     upload,
-    wait_for_import,
+    upload_alone,
 )
 
 #: Rows of the file a real worker process is killed in the middle of.
@@ -118,21 +118,11 @@ async def test_a_killed_worker_process_is_resumed_from_its_checkpoint(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    body = contacts_csv(KILLED_ROWS, tag)
-    assert len(body) > 2 * CHUNK_BYTES  # the file is kept in several chunks
-    ref = await upload(client, ws, body)
-    log = tmp_path / "worker.log"
-    worker = start_worker(database_url, log)
-    try:
-        await wait_for_import(
-            engine, ref, lambda r: r.rows_done > 0, within=120, process=worker, log=log
-        )
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        end(worker)
+    ref, tag = await upload_alone(engine, client, ws, KILLED_ROWS)
+    assert len(contacts_csv(KILLED_ROWS, tag)) > 2 * CHUNK_BYTES  # kept in several chunks
+    worker = await interrupt_worker(
+        engine, ref, database_url, tmp_path / "worker.log", signal.SIGKILL, exit_within=30
+    )
     assert worker.returncode == -signal.SIGKILL
 
     # Killed mid-way: the checkpoint counts whole batches, each committed with its records.
@@ -161,14 +151,7 @@ async def test_a_killed_worker_process_is_resumed_from_its_checkpoint(
     await expire_lease(engine, killed.id)
     assert await drain(engine) == 1
     await assert_completed(engine, ws, ref, KILLED_ROWS, tag, attempts=2)
-    shown = await status(client, ws, ref)
-    assert shown["status"] == "completed"
-    assert (shown["total_rows"], shown["processed_rows"], shown["created"]) == (
-        KILLED_ROWS,
-        KILLED_ROWS,
-        KILLED_ROWS,
-    )
-    assert (shown["updated"], shown["skipped"], shown["failed"]) == (0, 0, 0)
+    assert_shown_completed(await status(client, ws, ref), KILLED_ROWS)
 
 
 # --- a crash inside a batch ----------------------------------------------------------------
@@ -184,9 +167,7 @@ async def test_a_crash_inside_a_batch_rolls_that_batch_back_and_is_resumed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    ref = await upload(client, ws, contacts_csv(SMALL_ROWS, tag))
+    ref, tag = await upload_alone(engine, client, ws, SMALL_ROWS)
 
     # First attempt: the third batch fails after its records (or even its checkpoint) were
     # written; the error leaves process_next as it is.
@@ -292,9 +273,7 @@ async def test_a_resumed_import_with_blank_rows_writes_every_row_once(
 async def test_a_live_lease_keeps_other_workers_off_the_import(
     engine: AsyncEngine, client: httpx.AsyncClient, ws: Workspace
 ) -> None:
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    ref = await upload(client, ws, contacts_csv(50, tag))
+    ref, tag = await upload_alone(engine, client, ws, 50)
     row = await import_row(engine, ref)
     until = utcnow() + timedelta(minutes=10)
     await set_import(
@@ -326,9 +305,7 @@ async def test_a_worker_whose_lease_was_taken_over_stops_writing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    ref = await upload(client, ws, contacts_csv(SMALL_ROWS, tag))
+    ref, tag = await upload_alone(engine, client, ws, SMALL_ROWS)
     row = await import_row(engine, ref)
 
     # Between the second batch and the third, another worker takes the import over (as if
@@ -398,9 +375,7 @@ async def test_a_stopping_worker_hands_its_import_back_after_the_batch_at_hand(
     ws: Workspace,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    ref = await upload(client, ws, contacts_csv(SMALL_ROWS, tag))
+    ref, tag = await upload_alone(engine, client, ws, SMALL_ROWS)
     stop = asyncio.Event()
 
     async def stopping_intake(*args: Any, **kwargs: Any) -> Any:
@@ -440,9 +415,7 @@ async def test_an_import_is_given_up_after_max_attempts(
     attempts_before: int,
     ending: str,
 ) -> None:
-    await drain(engine)
-    tag = secrets.token_hex(4)
-    ref = await upload(client, ws, contacts_csv(20, tag))
+    ref, tag = await upload_alone(engine, client, ws, 20)
     row = await import_row(engine, ref)
     await set_import(
         engine,
@@ -472,8 +445,7 @@ async def test_an_import_is_given_up_after_max_attempts(
 async def test_the_import_of_a_deactivated_user_fails(
     engine: AsyncEngine, client: httpx.AsyncClient, ws: Workspace
 ) -> None:
-    await drain(engine)
-    ref = await upload(client, ws, contacts_csv(20, secrets.token_hex(4)))
+    ref, _ = await upload_alone(engine, client, ws, 20)
     async with transaction(engine, write=True) as conn:
         await conn.execute(sa.update(users).where(users.c.id == ws.owner_id).values(active=False))
     assert await drain(engine) == 1

@@ -14,8 +14,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.api.app import create_app
-from crm.settings import Settings
 from crm.worker.loop import drain
 from tests.api.flownally.conftest import (
     ALL_SCOPES,
@@ -36,6 +34,7 @@ from tests.api.flownally.conftest import (
     uuid_of,
     validation,
 )
+from tests.api.imports_support import client_with_import_limit
 from tests.conftest import Workspace, bearer
 
 IMPORT = f"{FN}/contacts/import"
@@ -91,10 +90,14 @@ async def progress(
 
 
 async def run(
-    client: httpx.AsyncClient, engine: AsyncEngine, headers: dict[str, str], data: bytes
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    headers: dict[str, str],
+    data: bytes,
+    fields: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Upload a file, let the worker do everything waiting, and answer the import's status."""
-    import_id = await upload(client, headers, data)
+    import_id = await upload(client, headers, data, fields)
     await drain(engine)
     return await progress(client, headers, import_id)
 
@@ -304,9 +307,8 @@ async def test_an_encoding_field_reads_a_file_that_is_not_utf8(
     client: httpx.AsyncClient, ws: Workspace, engine: AsyncEngine
 ) -> None:
     data = "name,email\nJosé García,jose@example.com\n".encode("latin-1")
-    import_id = await upload(client, ws.auth, data, {"encoding": "latin-1"})
-    await drain(engine)
-    assert counts(await progress(client, ws.auth, import_id)) == ("completed", 1, 1, 0)
+    status = await run(client, engine, ws.auth, data, {"encoding": "latin-1"})
+    assert counts(status) == ("completed", 1, 1, 0)
     assert list(await by_name(client, ws.auth)) == ["José García"]
     answer = await client.post(
         IMPORT,
@@ -467,9 +469,7 @@ async def test_a_utf16_file_without_byte_order_mark_fails_with_a_message(
 ) -> None:
     # Read as UTF-8, UTF-16 text is ASCII letters with NUL characters between them.
     data = "name,email\nAda Lovelace,ada@example.com\n".encode("utf-16-le")
-    import_id = await upload(client, ws.auth, data)
-    await drain(engine)
-    status = await progress(client, ws.auth, import_id)
+    status = await run(client, engine, ws.auth, data)
     assert status["status"] == "failed"
     assert status["failure"].startswith("No column of the header matches a field of contacts")
     assert await count(client, ws.auth) == 0
@@ -481,9 +481,7 @@ async def test_a_refused_cell_under_a_long_header_is_reported(
     # Survey exports name their columns by the whole question.
     question = "How did you hear about us and what would you like us to know? " * 5
     data = f"name,{question.strip()}\nAna B,a friend\nJose C,caf".encode() + b"\xe9\n"
-    import_id = await upload(client, ws.auth, data)
-    await drain(engine)
-    status = await progress(client, ws.auth, import_id)
+    status = await run(client, engine, ws.auth, data)
     assert counts(status) == ("completed", 2, 1, 1)
     [error] = status["errors"]
     assert (error["row"], error["message"]) == (3, "is not valid utf-8 text")
@@ -623,9 +621,7 @@ async def test_a_body_that_is_no_upload_is_refused_and_leaves_nothing(
 @pytest.fixture
 async def small_client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a server that takes import files of at most 1,000 bytes."""
-    app = create_app(Settings(database_url, max_import_bytes=1000), engine=engine)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with client_with_import_limit(engine, database_url, 1000) as c:
         yield c
 
 

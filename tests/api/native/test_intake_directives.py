@@ -26,6 +26,35 @@ def records_url(obj: str = "contact") -> str:
     return f"{API}/objects/{obj}/records"
 
 
+async def get_ok(client: httpx.AsyncClient, headers: dict[str, str], url: str) -> Any:
+    """The body of a 200 answer to a GET of ``url``."""
+    answer = await client.get(url, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def create_object(
+    client: httpx.AsyncClient, ws: Workspace, key: str, label: str, fields: dict[str, str]
+) -> None:
+    """Make an object type whose fields, given as ``{key: label}``, are all text."""
+    answer = await client.post(
+        f"{API}/objects",
+        json={
+            "key": key,
+            "label": label,
+            "fields": [{"key": k, "label": v, "type": "text"} for k, v in fields.items()],
+        },
+        headers=ws.auth,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+async def post_intake(
+    client: httpx.AsyncClient, headers: dict[str, str], payload: Any, obj: str
+) -> httpx.Response:
+    return await client.post(f"{API}/objects/{obj}/intake", json=payload, headers=headers)
+
+
 async def take_in(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -33,7 +62,7 @@ async def take_in(
     obj: str = "contact",
     status: int = 201,
 ) -> dict[str, Any]:
-    answer = await client.post(f"{API}/objects/{obj}/intake", json=payload, headers=headers)
+    answer = await post_intake(client, headers, payload, obj)
     assert answer.status_code == status, answer.text
     return dict(answer.json())
 
@@ -42,7 +71,7 @@ async def refused(
     client: httpx.AsyncClient, headers: dict[str, str], payload: Any, obj: str = "contact"
 ) -> httpx.Response:
     """The answer to a single intake that is expected to be refused."""
-    answer = await client.post(f"{API}/objects/{obj}/intake", json=payload, headers=headers)
+    answer = await post_intake(client, headers, payload, obj)
     assert answer.status_code >= 400, answer.text
     return answer
 
@@ -63,9 +92,7 @@ async def identities(
     client: httpx.AsyncClient, headers: dict[str, str], record_id: str, obj: str = "contact"
 ) -> list[tuple[str, str]]:
     """A record's identities as ``(channel, address)``, oldest first."""
-    answer = await client.get(f"{records_url(obj)}/{record_id}/identities", headers=headers)
-    assert answer.status_code == 200, answer.text
-    found = answer.json()["data"]
+    found = (await get_ok(client, headers, f"{records_url(obj)}/{record_id}/identities"))["data"]
     for i in found:
         key = {"whatsapp": "phoneNumber", "sms": "phoneNumber", "webchat": "visitorId"}
         assert i["metadata"] == {key.get(i["channel"], "userId"): i["address"]}
@@ -75,23 +102,18 @@ async def identities(
 async def tag_names(
     client: httpx.AsyncClient, headers: dict[str, str], record_id: str, obj: str = "contact"
 ) -> list[str]:
-    answer = await client.get(f"{records_url(obj)}/{record_id}/tags", headers=headers)
-    assert answer.status_code == 200, answer.text
-    return [t["name"] for t in answer.json()["data"]]
+    found = await get_ok(client, headers, f"{records_url(obj)}/{record_id}/tags")
+    return [t["name"] for t in found["data"]]
 
 
 async def all_tags(client: httpx.AsyncClient, ws: Workspace) -> list[str]:
-    answer = await client.get(f"{API}/tags", headers=ws.auth)
-    assert answer.status_code == 200, answer.text
-    return [t["name"] for t in answer.json()["data"]]
+    return [t["name"] for t in (await get_ok(client, ws.auth, f"{API}/tags"))["data"]]
 
 
 async def fetch(
     client: httpx.AsyncClient, headers: dict[str, str], record_id: str, obj: str = "contact"
 ) -> dict[str, Any]:
-    answer = await client.get(f"{records_url(obj)}/{record_id}", headers=headers)
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+    return dict(await get_ok(client, headers, f"{records_url(obj)}/{record_id}"))
 
 
 async def count(client: httpx.AsyncClient, ws: Workspace, obj: str = "contact") -> int:
@@ -101,17 +123,15 @@ async def count(client: httpx.AsyncClient, ws: Workspace, obj: str = "contact") 
 
 
 async def events(client: httpx.AsyncClient, ws: Workspace, kind: str) -> list[dict[str, Any]]:
-    answer = await client.get(f"{API}/events?after=0&limit=1000", headers=ws.auth)
-    assert answer.status_code == 200, answer.text
-    return [e for e in answer.json()["data"] if e["type"] == kind]
+    found = await get_ok(client, ws.auth, f"{API}/events?after=0&limit=1000")
+    return [e for e in found["data"] if e["type"] == kind]
 
 
 async def timeline(
     client: httpx.AsyncClient, ws: Workspace, record_id: str, obj: str = "contact"
 ) -> list[str]:
-    answer = await client.get(f"{records_url(obj)}/{record_id}/timeline", headers=ws.auth)
-    assert answer.status_code == 200, answer.text
-    return [e["type"] for e in answer.json()["data"]]
+    found = await get_ok(client, ws.auth, f"{records_url(obj)}/{record_id}/timeline")
+    return [e["type"] for e in found["data"]]
 
 
 async def set_policy(client: httpx.AsyncClient, ws: Workspace, policy: str) -> None:
@@ -123,6 +143,13 @@ async def set_policy(client: httpx.AsyncClient, ws: Workspace, policy: str) -> N
 
 def names(record: dict[str, Any]) -> tuple[Any, Any]:
     return record["fields"]["first_name"], record["fields"]["last_name"]
+
+
+async def leadflip_intake(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:
+    """A Leadflip intake (of ``json`` or of form ``data``) that is taken; its answer."""
+    answer = await client.post(f"{LF}/intake", headers=ws.auth, **body)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
 
 
 def conflict_on(answer: httpx.Response, channel: str) -> None:
@@ -188,16 +215,7 @@ async def test_email_is_a_field_not_a_channel(client: httpx.AsyncClient, ws: Wor
     assert out["record"]["fields"]["email"] == "em@example.com"
     assert await identities(client, ws.auth, out["record"]["id"]) == []
     # On an object without an email field, "email" is kept unmapped.
-    answer = await client.post(
-        f"{API}/objects",
-        json={
-            "key": "ticket",
-            "label": "Ticket",
-            "fields": [{"key": "subject", "label": "Subject", "type": "text"}],
-        },
-        headers=ws.auth,
-    )
-    assert answer.status_code == 201, answer.text
+    await create_object(client, ws, "ticket", "Ticket", {"subject": "Subject"})
     ticket = await take_in(
         client, ws.auth, {"subject": "Help", "email": "em@example.com"}, obj="ticket"
     )
@@ -238,22 +256,19 @@ async def test_invalid_phone_message(client: httpx.AsyncClient, ws: Workspace) -
 async def test_a_field_with_the_key_wins_over_the_directive(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
-    answer = await client.post(
-        f"{API}/objects",
-        json={
-            "key": "member",
-            "label": "Member",
-            "fields": [
-                {"key": "first_name", "label": "First name", "type": "text"},
-                {"key": "last_name", "label": "Last name", "type": "text"},
-                {"key": "telegram", "label": "Telegram handle", "type": "text"},
-                {"key": "labels", "label": "Tags", "type": "text"},
-                {"key": "name", "label": "Nickname", "type": "text"},
-            ],
+    await create_object(
+        client,
+        ws,
+        "member",
+        "Member",
+        {
+            "first_name": "First name",
+            "last_name": "Last name",
+            "telegram": "Telegram handle",
+            "labels": "Tags",
+            "name": "Nickname",
         },
-        headers=ws.auth,
     )
-    assert answer.status_code == 201, answer.text
     out = await take_in(
         client,
         ws.auth,
@@ -375,16 +390,7 @@ async def test_an_object_without_first_and_last_name_keeps_its_own_name(
     out = await take_in(client, ws.auth, {"Name": "Acme Rockets Ltd"}, obj="company")
     assert out["record"]["fields"]["name"] == "Acme Rockets Ltd"
     assert out["matched"] == {"Name": "name"}
-    answer = await client.post(
-        f"{API}/objects",
-        json={
-            "key": "pet",
-            "label": "Pet",
-            "fields": [{"key": "first_name", "label": "First name", "type": "text"}],
-        },
-        headers=ws.auth,
-    )
-    assert answer.status_code == 201, answer.text
+    await create_object(client, ws, "pet", "Pet", {"first_name": "First name"})
     pet = await take_in(client, ws.auth, {"first_name": "Rex", "name": "Rex Dog"}, obj="pet")
     assert pet["record"]["fields"] == {"first_name": "Rex"}
     assert pet["unmapped"] == {"name": "Rex Dog"}
@@ -654,26 +660,23 @@ async def test_a_batch_item_whose_identities_are_two_new_records_is_a_conflict(
 async def test_leadflip_intake_reads_the_directives(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:
-    answer = await client.post(
-        f"{LF}/intake",
+    made = await leadflip_intake(
+        client,
+        ws,
         json={"entity": "lead", "Full Name": "Ada Lovelace", "whatsapp": "+48 123 456 789"},
-        headers=ws.auth,
     )
-    assert answer.status_code == 200, answer.text
-    made = answer.json()
     assert (made["result"], made["unmapped"]) == ("created", [])
-    answer = await client.post(
-        f"{LF}/intake",
+    from_form = await leadflip_intake(
+        client,
+        ws,
         data={
             "entity": "lead",
             "name": "Form Person",
             "WhatsApp": "+1 555 999 0001",
             "tags": "A;B",
         },
-        headers=ws.auth,
     )
-    assert answer.status_code == 200, answer.text
-    form = answer.json()["lead_id"]
+    form = from_form["lead_id"]
     lead = await client.get(f"{LF}/leads/{form}", headers=ws.auth)
     assert lead.json()["fields"] == {"first_name": "Form", "last_name": "Person"}
     assert await identities(client, ws.auth, form, "lead") == [("whatsapp", "+15559990001")]
@@ -681,13 +684,10 @@ async def test_leadflip_intake_reads_the_directives(
     assert "lead_tagged_event" in [e["type"] for e in lead.json()["events"]]
 
     # The same WhatsApp finds the lead again.
-    answer = await client.post(
-        f"{LF}/intake",
-        json={"entity": "lead", "whatsapp": "+48123456789", "city": "Oslo"},
-        headers=ws.auth,
+    again = await leadflip_intake(
+        client, ws, json={"entity": "lead", "whatsapp": "+48123456789", "city": "Oslo"}
     )
-    assert answer.status_code == 200, answer.text
-    assert (answer.json()["result"], answer.json()["lead_id"]) == ("updated", made["lead_id"])
+    assert (again["result"], again["lead_id"]) == ("updated", made["lead_id"])
     assert await count(client, ws, "lead") == 2
 
 
