@@ -27,6 +27,24 @@ Rows are written in batches by a worker: follow the import at `GET /imports/{id}
     status_code=202,
     summary="Import a CSV file into records of an object type",
     description=UPLOAD_DOC,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "encoding": {"type": "string", "default": "utf-8"},
+                        },
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 async def create_import(
     object: str, request: Request, phone_channel: str | None = None
