@@ -36,7 +36,7 @@ async def make_deal(client: httpx.AsyncClient, ws: Workspace, **fields: Any) -> 
 async def test_move_by_integer_id_and_history(client: httpx.AsyncClient, ws: Workspace) -> None:
     deal = await make_deal(client, ws, name="Big", stage="Qualification")
     async with transaction(ws.engine, write=True) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         found = await conn.execute(
             sa.select(records.c.id).where(records.c.uuid == uuid.UUID(deal["id"]))
         )
@@ -72,7 +72,7 @@ async def test_a_stage_without_events_counts_from_creation(
             sa.update(records).where(records.c.id == record_id).values(created_at=T0)
         )
     async with transaction(ws.engine, write=False) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         report = await motion.record_stages(conn, p, "deal", deal["id"])
     assert report.history == []
     [times] = report.times
@@ -108,7 +108,7 @@ async def test_a_removed_stage_keeps_its_time_and_name(
     )
     record_id = record.json()["id"]
     async with transaction(ws.engine, write=True) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         await motion.move_stage(conn, p, "project", record_id, pipeline=None, stage="Done")
         await motion.move_stage(conn, p, "project", record_id, pipeline=None, stage="New")
     kept = [
@@ -121,7 +121,7 @@ async def test_a_removed_stage_keeps_its_time_and_name(
     )
     assert patched.status_code == 200, patched.text
     async with transaction(ws.engine, write=False) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         [times] = await motion.time_in_stages(conn, p, "project", record_id)
     # Stages of the pipeline in order, then the removed one under the name it had.
     assert [(t.stage.name, t.entries, t.current) for t in times.stages] == [
@@ -137,7 +137,7 @@ async def test_summary_with_a_filter(client: httpx.AsyncClient, ws: Workspace) -
     await make_deal(client, ws, name="B", stage="Proposal", amount=50)
     await make_deal(client, ws, name="C", stage="Won", amount=10, source="Referral")
     async with transaction(ws.engine, write=False) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         referred = {"field": "source", "op": "eq", "value": "Referral"}
         summary = await motion.stage_summary(conn, p, deals, filter=referred)
         with pytest.raises(ValidationFailed) as refused:
@@ -162,7 +162,7 @@ async def test_currency_sums_are_exact_in_cents(client: httpx.AsyncClient, ws: W
     for amount in (0.1, 0.2, 0.7, 1000.05):
         await make_deal(client, ws, name="A", stage="Negotiation", amount=amount)
     async with transaction(ws.engine, write=False) as conn:
-        p = await authenticate(conn, ws.key)
+        p = (await authenticate(conn, ws.key)).principal
         summary = await motion.stage_summary(conn, p, deals)
     negotiation = summary.stages[2]
     # 1001.05 at 70 percent is 700.735, shown in cents.

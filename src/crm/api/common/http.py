@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.core.auth.principal import Principal
-from crm.core.auth.service import authenticate
+from crm.core.auth.service import authenticate, record_key_use
 from crm.core.errors import CRMError
 from crm.db.engine import transaction
 
@@ -45,10 +45,20 @@ def engine_of(request: Request) -> AsyncEngine:
 async def unit(
     request: Request, key: str | None, *, write: bool
 ) -> AsyncIterator[tuple[AsyncConnection, Principal]]:
-    """A transaction with the caller resolved from ``key``; commits on leaving the block."""
-    async with transaction(engine_of(request), write=write) as conn:
-        principal = await authenticate(conn, key)
+    """A transaction with the caller resolved from ``key``; commits on leaving the block.
+
+    A key's use is recorded inside a writing unit, and after a reading one in a short
+    write transaction of its own, so reads never need the write lock.
+    """
+    engine = engine_of(request)
+    async with transaction(engine, write=write) as conn:
+        principal, use_due = await authenticate(conn, key)
+        if use_due and write and principal.key_id is not None:
+            await record_key_use(conn, principal.key_id)
         yield conn, principal
+    if use_due and not write and principal.key_id is not None:
+        async with transaction(engine, write=True) as conn:
+            await record_key_use(conn, principal.key_id)
 
 
 @asynccontextmanager

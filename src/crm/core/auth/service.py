@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,8 +29,20 @@ from crm.db.schema import api_keys, roles, users, workspaces
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
-    """Resolve an API key to its principal; Unauthenticated when missing, unknown or revoked."""
+class Authentication(NamedTuple):
+    """A resolved caller, and whether its key's ``last_used_at`` is due for a refresh."""
+
+    principal: Principal
+    use_due: bool
+
+
+async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Authentication:
+    """Resolve an API key to its principal; Unauthenticated when missing, unknown or revoked.
+
+    Only reads: the caller records the key's use with :func:`record_key_use` when
+    ``use_due``, in a writing transaction (a read transaction upgraded to write fails on
+    SQLite when another connection wrote since it began).
+    """
     if not raw_key:
         raise Unauthenticated("An API key is required")
     row = (
@@ -55,12 +67,8 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
     ).first()
     if row is None or not row.active:
         raise Unauthenticated("The API key is not valid")
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        await conn.execute(
-            sa.update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now)
-        )
-    return Principal(
+    due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    principal = Principal(
         workspace_id=row.workspace_id,
         workspace_uuid=row.uuid,
         metadata_version=row.metadata_version,
@@ -69,6 +77,14 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Principal:
         permissions=frozenset(row.permissions),
         scopes=frozenset(row.scopes),
         key_id=row.id,
+    )
+    return Authentication(principal, due)
+
+
+async def record_key_use(conn: AsyncConnection, key_id: int) -> None:
+    """Set the key's ``last_used_at`` to now."""
+    await conn.execute(
+        sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=utcnow())
     )
 
 
