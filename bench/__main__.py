@@ -1,4 +1,7 @@
-"""Command line: ``python -m bench storage|experiments --db sqlite|postgresql --scale N``.
+"""Command line: ``python -m bench run --db sqlite|postgresql --scale N`` runs the whole suite.
+
+``python -m bench docs`` writes ``docs/benchmarks.md`` from the results of full runs.
+``python -m bench storage|experiments --db sqlite|postgresql --scale N`` time the storage.
 
 ``python -m bench report FILE`` prints the table of a results file.
 
@@ -13,19 +16,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import Any
 
-from bench import experiments, imports, intake, load, storage
+from bench import experiments, imports, intake, load, report, run, storage
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    st = sub.add_parser("storage", help="records storage at scale: load, then time queries")
-    st.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
-    st.add_argument("--scale", type=int, default=50_000, help="records in the main workspace")
-    st.add_argument("--seed", type=int, default=42)
-    st.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_<scale>)")
-    st.add_argument("--reps", type=int, default=100, help="repetitions per query and side")
+    ru = _loaded(sub, "run", "the whole suite: load, HTTP, queries, bulk writes, memory", 50)
+    ru.add_argument("--budget", type=float, default=30.0, help="seconds per query at most")
+    ru.add_argument("--seconds", type=float, default=10.0, help="wrk's duration per figure")
+    ru.add_argument("--workers", type=int, default=1, help="server processes (crm serve)")
+    ru.add_argument("--bulk-requests", type=int, default=10, help="bulk intake requests")
+    ru.add_argument("--out", type=Path, default=run.RESULTS, help="folder for the results")
+    ru.add_argument("--docs", action="store_true", help="then rewrite docs/benchmarks.md")
+    dc = sub.add_parser("docs", help="write docs/benchmarks.md from the results of full runs")
+    dc.add_argument("--scale", type=int, default=1_000_000)
+    dc.add_argument("--results", type=Path, default=report.RESULTS, help="folder of results")
+    dc.add_argument("--to", type=Path, default=report.DOC, help="the page to write")
+    st = _loaded(sub, "storage", "records storage at scale: load, then time queries", 100)
     st.add_argument(
         "--budget", type=float, default=60.0, help="seconds per query before stopping early"
     )
@@ -55,6 +65,23 @@ def main() -> None:
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
     args = parser.parse_args()
+    if args.benchmark == "run":
+        url = args.url or load.default_url(args.db, args.scale)
+        run.run(
+            run.Options(
+                storage=_storage_options(args, url),
+                seconds=args.seconds,
+                workers=args.workers,
+                bulk_requests=args.bulk_requests,
+                out=args.out,
+            )
+        )
+        if args.docs:
+            print(f"wrote {report.write_doc(args.scale, args.out)}")
+        return
+    if args.benchmark == "docs":
+        print(f"wrote {report.write_doc(args.scale, args.results, args.to)}")
+        return
     if args.benchmark == "report":
         storage.report(args.path, write=args.write)
         return
@@ -77,17 +104,31 @@ def main() -> None:
         return
     if not args.reuse:
         load.reset_database(url)
-    opts = storage.Options(
+    asyncio.run(storage.main(_storage_options(args, url)))
+
+
+def _loaded(sub: Any, name: str, help_: str, reps: int) -> argparse.ArgumentParser:
+    """A command working on a database loaded at a scale."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    parser.add_argument("--scale", type=int, default=50_000, help="contacts in the main workspace")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_<scale>)")
+    parser.add_argument("--reps", type=int, default=reps, help="repetitions per query and side")
+    return parser
+
+
+def _storage_options(args: argparse.Namespace, url: str) -> storage.Options:
+    return storage.Options(
         db=args.db,
         scale=args.scale,
         seed=args.seed,
         url=url,
         reps=args.reps,
         budget=args.budget,
-        reuse=args.reuse,
-        only=args.only,
+        reuse=getattr(args, "reuse", False),
+        only=getattr(args, "only", None),
     )
-    asyncio.run(storage.main(opts))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ CUSTOM_FIELDS: list[dict[str, Any]] = [
     {"key": "renewal_date", "label": "Renewal date", "type": "date", "indexed": True},
 ]
 
+#: Tags of the benchmark's workspaces and the share of contacts each is put on.
+TAGS: list[tuple[str, float]] = [
+    ("vip", 0.02),
+    ("newsletter", 0.3),
+    ("trade show", 0.05),
+    ("churn risk", 0.03),
+]
+
 _RENEWAL_START = date(2024, 1, 1)
 _RENEWAL_DAYS = 4 * 365
 
@@ -133,6 +141,16 @@ class ContactGenerator:
             fields["company"] = company
             fields["title"] = rng.choice(names.TITLES)
         return fields
+
+    def tagging(self, made: Sequence[Any], tags: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """(record, tag) pairs: each tag of ``TAGS`` on its share of ``made``."""
+        rng = self.rng
+        return [
+            (record, tag)
+            for record in made
+            for tag, (_, share) in zip(tags, TAGS, strict=True)
+            if rng.random() < share
+        ]
 
     def items(self, n: int) -> Iterator[dict[str, Any]]:
         """``n`` bulk items, each with an owner drawn from the workspace's users."""

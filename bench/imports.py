@@ -113,9 +113,9 @@ async def _upload(client: httpx.AsyncClient, path: Path) -> tuple[str, float]:
     return answer.json()["id"], time.perf_counter() - t0
 
 
-async def _run(client: httpx.AsyncClient, opts: Options, path: Path, size: int) -> dict[str, Any]:
+async def run_file(client: httpx.AsyncClient, url: str, path: Path, size: int) -> dict[str, Any]:
     import_id, upload_s = await _upload(client, path)
-    worker = _worker(opts.url)
+    worker = _worker(url)
     status = (await client.get(f"/api/v1/imports/{import_id}")).json()
     assert status["status"] == "completed", status
     rows = status["total_rows"]
@@ -155,8 +155,8 @@ async def main(opts: Options) -> dict[str, Any]:
             timeout=3600,
         ) as client:
             results = {
-                f"rows_{p.stem.rsplit('-', 1)[1]}": await _run(
-                    client, opts, p, made_files[p.name]["bytes"]
+                f"rows_{p.stem.rsplit('-', 1)[1]}": await run_file(
+                    client, opts.url, p, made_files[p.name]["bytes"]
                 )
                 for p in files
             }

@@ -126,7 +126,7 @@ async def _singles(
     }
 
 
-async def _bulk(
+async def bulk(
     client: httpx.AsyncClient, leads: Leads, size: int, rounds: int, duplicates: float
 ) -> dict[str, Any]:
     seconds = 0.0
@@ -186,9 +186,9 @@ async def main(opts: Options) -> dict[str, Any]:
             results = {
                 "single_json": await _singles(client, leads, opts.singles, form=False),
                 "single_form": await _singles(client, leads, opts.singles // 2, form=True),
-                "bulk_1000_new": await _bulk(client, leads, 1_000, 10, 0.0),
-                "bulk_10000_new": await _bulk(client, leads, 10_000, 3, 0.0),
-                "bulk_1000_half_duplicates": await _bulk(client, leads, 1_000, 5, 0.5),
+                "bulk_1000_new": await bulk(client, leads, 1_000, 10, 0.0),
+                "bulk_10000_new": await bulk(client, leads, 10_000, 3, 0.0),
+                "bulk_1000_half_duplicates": await bulk(client, leads, 1_000, 5, 0.5),
                 "heap_10000": await _heap_peak(client, leads),
             }
         out = {

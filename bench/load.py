@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.data import CUSTOM_FIELDS, ContactGenerator, Uniques
+from bench.data import CUSTOM_FIELDS, TAGS, ContactGenerator, Uniques
 from crm.core.auth.principal import Principal
 from crm.core.auth.service import create_user, principal_for_user
 from crm.core.metadata.service import create_field
 from crm.core.records.service import bulk_create
+from crm.core.tags.service import Tag, create_tag, tag_records
 from crm.core.workspaces.service import create_workspace, find_workspace, owner_user_id
 from crm.db.engine import transaction
 from crm.db.migrate import upgrade
@@ -46,6 +47,7 @@ class BenchWorkspace:
     owners: list[str] = field(default_factory=list)
     principal: Principal | None = None
     loaded: int = 0
+    tags: list[Tag] = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +117,8 @@ async def create_workspaces(engine: AsyncEngine, scale: int) -> list[BenchWorksp
             principal = await principal_for_user(conn, await owner_user_id(conn, ws_id))
             for spec in CUSTOM_FIELDS:
                 await create_field(conn, principal, "contact", dict(spec), fresh=True)
-        out.append(BenchWorkspace(ws_id, subdomain, size, principal.user_id, owners))
+            tags = [await create_tag(conn, principal, name=name) for name, _ in TAGS]
+        out.append(BenchWorkspace(ws_id, subdomain, size, principal.user_id, owners, tags=tags))
     await refresh_principals(engine, out)
     return out
 
@@ -181,7 +184,10 @@ async def load(
     seed: int,
     progress: Callable[[str], Any] = print,
 ) -> LoadStats:
-    """Load every workspace with ``bulk_create``, one transaction per chunk of 1,000."""
+    """Load every workspace with ``bulk_create``, one transaction per chunk of 1,000.
+
+    In the same transaction, ``tag_records`` tags a share of the chunk (see ``TAGS``).
+    """
     uniques = Uniques()
     generators = {
         ws.subdomain: ContactGenerator(seed * 1000 + i, ws.owners, uniques)
@@ -196,6 +202,10 @@ async def load(
         async with transaction(engine, write=True) as conn:
             assert ws.principal is not None
             result = await bulk_create(conn, ws.principal, "contact", items)
+            made = [item.record for item in result if item.record is not None]
+            tagged = generators[ws.subdomain].tagging(made, ws.tags)
+            if tagged:
+                await tag_records(conn, ws.principal, tagged)
         stats.seconds += time.perf_counter() - t1
         stats.generate_seconds += t1 - t0
         errors = [item.error for item in result if item.error is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,20 @@ def machine() -> dict[str, Any]:
         "sqlalchemy": version("sqlalchemy"),
         "aiosqlite": version("aiosqlite"),
         "asyncpg": version("asyncpg"),
+        "fastapi": version("fastapi"),
+        "starlette": version("starlette"),
+        "uvicorn": version("uvicorn"),
+        "wrk": _wrk(),
     }
+
+
+def _wrk() -> str | None:
+    """wrk's own version line, or None where it is not installed."""
+    try:
+        done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return (done.stdout + done.stderr).split("[")[0].strip() or None
 
 
 async def database(engine: AsyncEngine) -> dict[str, Any]:

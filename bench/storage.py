@@ -340,60 +340,74 @@ async def prepare(engine: AsyncEngine, opts: Options) -> tuple[list[Any], dict[s
     return workspaces, {**asdict(stats), "records_per_second": round(stats.rate)}
 
 
+async def time_queries(
+    engine: AsyncEngine, capture: Capture, principal: Principal, opts: Options
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Walk the deep pages, then time every query (with verdicts) and record its plans."""
+    async with transaction(engine, write=False) as conn:
+        ot = (await metadata_for(conn, principal)).object("contact").id
+    constants = await sample(engine, principal.workspace_id, opts.seed)
+    print("walking cursors to page 1,000")
+    newest, walk_newest = await walk(engine, principal, [])
+    by_score, walk_score = await walk(engine, principal, [{"field": "score"}])
+    queries = build(
+        engine.dialect.name,
+        principal.workspace_id,
+        ot,
+        constants,
+        {"newest": newest, "score": by_score},
+    )
+    if opts.only:
+        queries = [q for q in queries if q.name in opts.only or q.name in _bases(opts.only)]
+    results: list[dict[str, Any]] = []
+    for query in queries:
+        print(f"  {query.name} ...", flush=True)
+        result = await measure(engine, principal, query, opts)
+        result.update(
+            name=query.name,
+            description=query.description,
+            target_ms=query.target_ms,
+            max_ratio=query.max_ratio,
+            compare_to=query.compare_to,
+        )
+        result["plan"] = await plans(engine, capture, principal, query, opts.seed)
+        results.append(result)
+    apply_verdicts(results)
+    return results, {"newest": walk_newest, "score_asc": walk_score}
+
+
+async def described(engine: AsyncEngine, benchmark: str, opts: Options) -> dict[str, Any]:
+    """The head of a results file: what ran, when, on which machine and database."""
+    return {
+        "benchmark": benchmark,
+        "db": opts.db,
+        "scale": opts.scale,
+        "seed": opts.seed,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine.machine(),
+        "database": {
+            **await machine.database(engine),
+            "size": await loader.database_size(engine),
+        },
+    }
+
+
 async def main(opts: Options) -> dict[str, Any]:
     """Run the storage benchmark; write and answer its results."""
     engine = make_engine(opts.url, pool_size=2)
     capture = Capture(engine)
     try:
         workspaces, load = await prepare(engine, opts)
-        main_ws = workspaces[0]
-        principal = main_ws.principal
+        principal = workspaces[0].principal
         assert principal is not None
-        async with transaction(engine, write=False) as conn:
-            ot = (await metadata_for(conn, principal)).object("contact").id
-        constants = await sample(engine, main_ws.id, opts.seed)
-        print("walking cursors to page 1,000")
-        newest, walk_newest = await walk(engine, principal, [])
-        by_score, walk_score = await walk(engine, principal, [{"field": "score"}])
-        queries = build(
-            engine.dialect.name,
-            main_ws.id,
-            ot,
-            constants,
-            {"newest": newest, "score": by_score},
-        )
-        if opts.only:
-            queries = [q for q in queries if q.name in opts.only or q.name in _bases(opts.only)]
-        results: list[dict[str, Any]] = []
-        for query in queries:
-            print(f"  {query.name} ...", flush=True)
-            result = await measure(engine, principal, query, opts)
-            result.update(
-                name=query.name,
-                description=query.description,
-                target_ms=query.target_ms,
-                max_ratio=query.max_ratio,
-                compare_to=query.compare_to,
-            )
-            result["plan"] = await plans(engine, capture, principal, query, opts.seed)
-            results.append(result)
-        apply_verdicts(results)
+        results, walks = await time_queries(engine, capture, principal, opts)
         out = {
-            "benchmark": "storage",
-            "db": opts.db,
-            "scale": opts.scale,
-            "seed": opts.seed,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine.machine(),
-            "database": {
-                **await machine.database(engine),
-                "size": await loader.database_size(engine),
-            },
+            **await described(engine, "storage", opts),
             "workspaces": [
                 {"id": ws.id, "subdomain": ws.subdomain, "records": ws.size} for ws in workspaces
             ],
             "load": load,
-            "walks": {"newest": walk_newest, "score_asc": walk_score},
+            "walks": walks,
             "queries": results,
         }
     finally:
