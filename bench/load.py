@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ async def load(
     engine: AsyncEngine,
     workspaces: list[BenchWorkspace],
     seed: int,
-    progress: Callable[[str], Any] = print,
+    progress: Callable[[str], Any] = partial(print, flush=True),
 ) -> LoadStats:
     """Load every workspace with ``bulk_create``, one transaction per chunk of 1,000.
 

@@ -83,6 +83,18 @@ def _http(run: dict[str, Any]) -> list[str]:
     return lines + _table(head, rows)
 
 
+def _anatomy(run: dict[str, Any]) -> list[str]:
+    if "anatomy" not in run:
+        return []
+    lines = [
+        "#### A point read, layer by layer",
+        "",
+        "Sequential calls in one process, no network (`bench/anatomy.py`); µs per call.",
+        "",
+    ]
+    return lines + _table(["step", "µs"], [[a["step"], _n(a["us"])] for a in run["anatomy"]])
+
+
 def _queries(run: dict[str, Any]) -> list[str]:
     rows = []
     for q in run["queries"]:
@@ -168,6 +180,7 @@ def markdown(runs: dict[str, dict[str, Any]]) -> str:
             "### HTTP",
             "",
             *_http(run),
+            *_anatomy(run),
             f"### Queries at {run['scale']:,} records (first page of 50, ms)",
             "",
             "Through the core, and the same query written by hand against the same driver;",

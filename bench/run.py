@@ -2,7 +2,8 @@
 
 1. **Data**: a fresh database loaded through ``bulk_create`` (``load.py``).
 2. **HTTP**: ``crm serve`` and the bare ASGI yardstick (``bare.py``) in turn, each under
-   wrk at 64 connections (``served.py``), with the server's memory sampled.
+   wrk at 64 connections (``served.py``), with the server's memory sampled; then a point
+   read's layers timed one by one (``anatomy.py``).
 3. **Queries**: the storage benchmark's queries through the core and by hand.
 4. **Bulk writes**: Leadflip bulk intake through ``crm serve``, then a CSV import of
    ``scale`` rows by a ``crm worker --once`` process into a workspace of its own.
@@ -25,7 +26,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench import imports, intake, machine, served, storage
+from bench import anatomy, imports, intake, machine, served, storage
 from bench import load as loader
 from bench.load import BenchWorkspace
 from crm.api.app import create_app
@@ -318,6 +319,8 @@ async def main(opts: Options) -> dict[str, Any]:
         ids = await _read_ids(engine, main_ws)
         print("2. HTTP")
         web = http(opts, key, ids)
+        print("   a point read, layer by layer")
+        layers = await anatomy.measure(engine, opts.url, key, ids[len(ids) // 2])
         print("3. queries")
         results, walks = await storage.time_queries(
             engine, capture, main_ws.principal, opts.storage
@@ -342,6 +345,7 @@ async def main(opts: Options) -> dict[str, Any]:
             },
             "load": load,
             "http": web,
+            "anatomy": layers,
             "queries": results,
             "walks": walks,
             "bulk_intake": bulk,
