@@ -26,7 +26,7 @@ from crm.core.workspaces.service import (
     find_workspace,
     owner_user_id,
 )
-from crm.db.engine import async_url, make_engine, transaction
+from crm.db.engine import BULK, async_url, make_engine, transaction
 from crm.db.migrate import upgrade
 from crm.settings import default_database_url
 
@@ -149,7 +149,7 @@ def worker(
     database = _migrated(database_url)
 
     async def main() -> None:
-        engine = make_engine(database, pool_size=2)
+        engine = make_engine(database, pool_size=2, caches=BULK)
         try:
             if once:
                 typer.echo(f"Done {await drain(engine)} jobs.")
