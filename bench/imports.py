@@ -70,14 +70,18 @@ def write_csv(path: Path, rows: int, seed: int) -> dict[str, int]:
 
 
 #: ``crm worker --once`` that reports its own peak resident memory (KiB) on stderr last.
+#: The peak is the process's VmHWM: ``getrusage``'s ru_maxrss carries over the parent's
+#: peak across fork and exec, so a child of a large process would report the parent's.
 _MEASURED_WORKER = """
-import resource, sys
+import sys
+from pathlib import Path
 from crm.cli.main import app
 try:
     app(["worker", "--once", "--database-url", sys.argv[1]])
 except SystemExit as stop:
     code = stop.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+status = Path("/proc/self/status").read_text().splitlines()
+print(next(line.split()[1] for line in status if line.startswith("VmHWM:")), file=sys.stderr)
 sys.exit(code)
 """
 
