@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm.db.engine import BULK, SERVING, make_engine
+from crm.db.engine import BULK, SERVING, Caches, make_engine
 
 
 async def _statements_held(conn: AsyncConnection) -> int:
@@ -21,7 +21,7 @@ async def _run_distinct(conn: AsyncConnection, start: int, count: int) -> None:
 
 @pytest.mark.parametrize(("caches", "pragma"), [(SERVING, -65536), (BULK, -8192)])
 async def test_sqlite_page_cache_follows_the_engine_kind(
-    database_url: str, dialect: str, caches: tuple[int, int], pragma: int
+    database_url: str, dialect: str, caches: Caches, pragma: int
 ) -> None:
     if dialect != "sqlite":
         pytest.skip("SQLite's own page cache")
@@ -44,11 +44,11 @@ async def test_a_bulk_connection_holds_a_bounded_number_of_prepared_statements(
     try:
         async with bulk.connect() as conn:
             for round_ in range(4):
-                await _run_distinct(conn, round_ * 2 * BULK[1], 2 * BULK[1])
-                assert await _statements_held(conn) < 2 * BULK[1]
+                await _run_distinct(conn, round_ * 2 * BULK.statements, 2 * BULK.statements)
+                assert await _statements_held(conn) < 2 * BULK.statements
         async with serving.connect() as conn:
-            await _run_distinct(conn, 0, 2 * BULK[1])
-            assert await _statements_held(conn) >= 2 * BULK[1]
+            await _run_distinct(conn, 0, 2 * BULK.statements)
+            assert await _statements_held(conn) >= 2 * BULK.statements
     finally:
         await bulk.dispose()
         await serving.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -31,12 +31,19 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-#: Per connection, for serving requests: hot pages and statements stay cached.
-SERVING = (64 * 1024, 128)
-#: Per connection, for a worker writing in bulk: every batch's multi-row statements differ
-#: in their row count, so large caches fill with statements never run again and pages never
-#: read again, and the worker's memory grows with the file (ADR 0004).
-BULK = (8 * 1024, 16)
+class Caches(NamedTuple):
+    """What each connection keeps cached: SQLite's page cache and prepared statements."""
+
+    page_kib: int
+    statements: int
+
+
+#: For serving requests: hot pages and statements stay cached.
+SERVING = Caches(page_kib=64 * 1024, statements=128)
+#: For a worker writing in bulk: every batch's multi-row statements differ in their row
+#: count, so large caches would fill with statements never run again and pages never read
+#: again (ADR 0004).
+BULK = Caches(page_kib=8 * 1024, statements=16)
 
 
 def _configure_sqlite(engine: AsyncEngine, cache_kib: int) -> None:
@@ -68,22 +75,18 @@ def _configure_sqlite(engine: AsyncEngine, cache_kib: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 10, caches: tuple[int, int] = SERVING) -> AsyncEngine:
-    """Create the async engine for an operator-written database URL.
-
-    ``caches`` sizes each connection's page cache (KiB, SQLite's own) and its cache of
-    prepared statements: ``SERVING`` for the server, ``BULK`` for workers.
-    """
+def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> AsyncEngine:
+    """Create the async engine for an operator-written database URL, with each connection's
+    caches sized for serving (``SERVING``) or for bulk work (``BULK``)."""
     target = async_url(url)
-    cache_kib, statements = caches
     if target.get_backend_name() == "sqlite":
         engine = create_async_engine(
             target,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
-            connect_args={"cached_statements": statements},
+            connect_args={"cached_statements": caches.statements},
         )
-        _configure_sqlite(engine, cache_kib)
+        _configure_sqlite(engine, caches.page_kib)
         return engine
     return create_async_engine(
         target,
@@ -94,7 +97,7 @@ def make_engine(url: str, *, pool_size: int = 10, caches: tuple[int, int] = SERV
         # (a score range at 1M records: 112 ms generic, 2 ms custom). Planning costs ~0.3 ms.
         connect_args={
             "server_settings": {"plan_cache_mode": "force_custom_plan"},
-            "prepared_statement_cache_size": statements,
+            "prepared_statement_cache_size": caches.statements,
         },
         pool_size=pool_size,
         max_overflow=pool_size,
