@@ -308,6 +308,8 @@ events = sa.Table(
     metadata,
     _id(),
     _workspace(),
+    # What a workspace is shown of an event: ``id`` counts every workspace's events.
+    sa.Column("uuid", sa.Uuid, nullable=False),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("object_type_id", BigId),
     sa.Column("record_id", BigId),
@@ -318,6 +320,7 @@ events = sa.Table(
     _created(),
     sa.Index("ix_events_feed", "workspace_id", "id"),
     sa.Index("ix_events_record", "workspace_id", "record_id", "id"),
+    sa.Index("ix_events_uuid", "workspace_id", "uuid", unique=True),
 )
 
 notes = sa.Table(

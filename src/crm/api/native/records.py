@@ -207,7 +207,9 @@ async def record_timeline(
     record: str,
     request: Request,
     limit: int = Query(50, ge=1, le=200),
-    before: int | None = Query(None, ge=0, le=INT64),
+    before: str | None = Query(
+        None, description="The id of the last event of the previous page.", max_length=64
+    ),
 ) -> Response:
     async with read(request) as (conn, p):
         found = await history.timeline(conn, p, object, record, limit=limit, before=before)

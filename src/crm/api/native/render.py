@@ -111,7 +111,7 @@ def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
 
 def event(meta: WorkspaceMeta, ev: Event) -> dict[str, Any]:
     return {
-        "id": ev.id,
+        "id": str(ev.uuid),
         "type": ev.type,
         "actor_id": _user(meta, ev.actor_user_id),
         "record_id": ev.payload.get("record"),

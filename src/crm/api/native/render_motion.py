@@ -25,7 +25,7 @@ def _pipeline(p: PipelineMeta) -> dict[str, Any]:
 
 def stage_move(m: StageMove) -> dict[str, Any]:
     return {
-        "event_id": m.event_id,
+        "event_id": str(m.event_id),
         "pipeline": {"id": m.pipeline_id, "key": m.pipeline_key},
         "from": _stage(m.from_stage),
         "to": _stage(m.to_stage),

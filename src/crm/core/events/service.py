@@ -1,11 +1,15 @@
 """Appending to and reading from the event log.
 
 Each event names its record by integer id (for indexed reads) and carries the record's
-UUID and object key in its payload, so timelines and feeds render without joins.
+UUID and object key in its payload, so timelines and feeds render without joins. An event's
+integer id orders the log of every workspace together; a workspace is shown the event's
+UUID instead, and continues a feed or timeline from one, so no workspace learns how busy the
+others are.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.records.model import Record
 from crm.db.schema import events
@@ -33,6 +39,7 @@ __all__ = [
 @dataclass(frozen=True)
 class Event:
     id: int
+    uuid: uuid.UUID
     type: str
     object_type_id: int | None
     record_id: int | None
@@ -57,6 +64,7 @@ async def append_event(
     await conn.execute(
         sa.insert(events).values(
             workspace_id=workspace_id,
+            uuid=uuid7(),
             type=type_,
             object_type_id=object_type_id,
             record_id=record_id,
@@ -97,6 +105,7 @@ def event_row(
     """One event as a row for :func:`append_many`, acted by ``principal``."""
     return {
         "workspace_id": principal.workspace_id,
+        "uuid": uuid7(),
         "type": type_,
         "object_type_id": object_type_id,
         "record_id": record_id,
@@ -117,6 +126,7 @@ async def append_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None
 def _event(row: sa.Row[Any]) -> Event:
     return Event(
         id=row.id,
+        uuid=row.uuid,
         type=row.type,
         object_type_id=row.object_type_id,
         record_id=row.record_id,
@@ -127,20 +137,43 @@ def _event(row: sa.Row[Any]) -> Event:
     )
 
 
+async def _position(
+    conn: AsyncConnection, workspace_id: int, cursor: str | None, name: str
+) -> int | None:
+    """Where the event the caller names by UUID stands in the log (None for no cursor);
+    ValidationFailed on ``name`` when the workspace has no such event."""
+    if cursor is None:
+        return None
+    wanted = parse_uuid(cursor)
+    found = None
+    if wanted is not None:
+        found = (
+            await conn.execute(
+                sa.select(events.c.id).where(
+                    events.c.workspace_id == workspace_id, events.c.uuid == wanted
+                )
+            )
+        ).scalar()
+    if found is None:
+        raise ValidationFailed.of([FieldError(name, "must be the id of an event you were shown")])
+    return int(found)
+
+
 async def record_timeline(
     conn: AsyncConnection,
     workspace_id: int,
     record_id: int,
     *,
     limit: int,
-    before: int | None = None,
+    before: str | None = None,
 ) -> list[Event]:
-    """A record's events, newest first; ``before`` continues from an event id."""
+    """A record's events, newest first; ``before`` continues from an event's id."""
     query = sa.select(events).where(
         events.c.workspace_id == workspace_id, events.c.record_id == record_id
     )
-    if before is not None:
-        query = query.where(events.c.id < before)
+    position = await _position(conn, workspace_id, before, "before")
+    if position is not None:
+        query = query.where(events.c.id < position)
     rows = await conn.execute(query.order_by(events.c.id.desc()).limit(limit))
     return [_event(r) for r in rows]
 
@@ -150,10 +183,11 @@ async def changes_since(
     principal: Principal,
     meta: WorkspaceMeta,
     *,
-    after: int,
+    after: str | None,
     limit: int,
 ) -> list[Event]:
-    """The workspace's events after the event id ``after``, oldest first.
+    """The workspace's events after the event ``after`` names (from the first without it),
+    oldest first.
 
     A caller sees the events of the object types whose records it may all view, and the
     workspace-level events only if it manages the workspace.
@@ -163,10 +197,9 @@ async def changes_since(
     scope: sa.ColumnElement[bool] = events.c.object_type_id.in_(visible)
     if principal.manages("events"):
         scope = sa.or_(scope, events.c.object_type_id.is_(None))
-    rows = await conn.execute(
-        sa.select(events)
-        .where(events.c.workspace_id == principal.workspace_id, events.c.id > after, scope)
-        .order_by(events.c.id)
-        .limit(limit)
-    )
+    query = sa.select(events).where(events.c.workspace_id == principal.workspace_id, scope)
+    position = await _position(conn, principal.workspace_id, after, "after")
+    if position is not None:
+        query = query.where(events.c.id > position)
+    rows = await conn.execute(query.order_by(events.c.id).limit(limit))
     return [_event(r) for r in rows]

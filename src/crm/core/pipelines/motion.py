@@ -57,7 +57,7 @@ class StageRef:
 class StageMove:
     """One ``record.stage_changed`` event; ``from_stage`` is None when the record entered."""
 
-    event_id: int
+    event_id: uuid.UUID
     pipeline_key: str
     pipeline_id: str
     from_stage: StageRef | None
@@ -181,7 +181,13 @@ async def _moves(
     conn: AsyncConnection, meta: WorkspaceMeta, record: Record, pipeline: PipelineMeta | None
 ) -> list[StageMove]:
     rows = await conn.execute(
-        sa.select(events.c.id, events.c.actor_user_id, events.c.payload, events.c.created_at)
+        sa.select(
+            events.c.id,
+            events.c.uuid,
+            events.c.actor_user_id,
+            events.c.payload,
+            events.c.created_at,
+        )
         .where(
             events.c.workspace_id == meta.workspace_id,
             events.c.record_id == record.id,
@@ -197,7 +203,7 @@ async def _moves(
         actor = meta.users.get(row.actor_user_id) if row.actor_user_id is not None else None
         moves.append(
             StageMove(
-                event_id=row.id,
+                event_id=row.uuid,
                 pipeline_key=str(payload.get("pipeline", "")),
                 pipeline_id=str(payload.get("pipeline_id", "")),
                 from_stage=_ref(payload.get("from")),

@@ -18,7 +18,7 @@ async def timeline(
     ref: str | int,
     *,
     limit: int = 50,
-    before: int | None = None,
+    before: str | None = None,
 ) -> list[Event]:
     """The events of a record the caller can see, newest first."""
     principal.require_scope("event", "list")
