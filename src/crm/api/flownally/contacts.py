@@ -174,12 +174,14 @@ async def create_contact(request: Request) -> Response:
         obj = (await metadata_for(conn, p)).object(CONTACT)
         fields = {**_custom_fields(obj, body.get("customFields")), **_name_fields(body.get("name"))}
         phone = body.get("phone")
-        if phone is not None:
+        if phone is None:
+            made = await records.create_record(conn, p, CONTACT, fields=fields)
+        else:
             address = _phone(phone)
             fields.setdefault("phone", address)
-        made = await records.create_record(conn, p, CONTACT, fields=fields)
-        if phone is not None:
-            await identities.attach_identity(conn, p, made, channel="whatsapp", address=address)
+            made, _ = await identities.create_with_identity(
+                conn, p, CONTACT, fields=fields, channel="whatsapp", address=address
+            )
         (shown,) = await _render(conn, p, [made])
     return json_response(shown, 201)
 

@@ -22,8 +22,9 @@ from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_type
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
-from crm.core.records.service import locate_record, require_reach
+from crm.core.records.service import create_record, locate_record, require_reach
 from crm.core.storable import unstorable
+from crm.db.locks import ADDRESSES, hold_values
 from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import identities, records
 
@@ -31,8 +32,9 @@ __all__ = [
     "CHANNELS",
     "Identity",
     "add_identity",
+    "address_groups",
     "attach_identities",
-    "attach_identity",
+    "create_with_identity",
     "find_by_identity",
     "holders",
     "identities_of",
@@ -89,6 +91,15 @@ def normalise_address(channel: Any, address: Any) -> str:
             [FieldError("address", f"must be 1 to {MAX_ADDRESS} characters of text")]
         )
     return address.strip()
+
+
+def address_groups(workspace_id: int, pairs: list[tuple[str, str]]) -> dict[Any, list[str]]:
+    """The ``(channel, address)`` pairs a writer will look up and give, by lock group (see
+    :mod:`crm.db.locks`): one writer at a time finds and takes an address."""
+    groups: dict[Any, list[str]] = {}
+    for channel, address in pairs:
+        groups.setdefault((ADDRESSES, workspace_id, channel), []).append(address)
+    return groups
 
 
 def _check(channel: Any, address: Any, metadata: Any) -> tuple[str, dict[str, Any]]:
@@ -242,7 +253,7 @@ async def _editable(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
 ) -> Record:
     _, obj = await context(conn, principal, object_key, "update")
-    record = await visible(conn, principal, obj, ref)
+    record = await visible(conn, principal, obj, ref, lock=True)
     require_reach(principal, record, "edit")
     return record
 
@@ -267,25 +278,48 @@ async def add_identity(
     """Give a record an identity; the address may come from the channel's metadata key.
 
     Adding an identity the record has already answers it unchanged; one that another record
-    holds is a conflict.
+    holds is a conflict. Answers 404, then 403, then 422.
     """
+    try:
+        checked, problem = _check(channel, address, metadata), None
+    except ValidationFailed as exc:
+        checked, problem = None, exc
+    if checked is not None:
+        await hold_values(conn, address_groups(principal.workspace_id, [(channel, checked[0])]))
     record = await _editable(conn, principal, object_key, ref)
-    return await attach_identity(
-        conn, principal, record, channel=channel, address=address, metadata=metadata
-    )
+    if checked is None:
+        assert problem is not None
+        raise problem
+    return await _attach(conn, principal, record, channel, *checked)
 
 
-async def attach_identity(
+async def create_with_identity(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    *,
+    fields: Any,
+    channel: Any,
+    address: Any,
+) -> tuple[Record, Identity]:
+    """Create a record reached at ``address`` on ``channel``; a conflict when another record
+    has that address, and nothing is created."""
+    stored, metadata = _check(channel, address, None)
+    await hold_values(conn, address_groups(principal.workspace_id, [(channel, stored)]))
+    record = await create_record(conn, principal, object_key, fields=fields)
+    return record, await _attach(conn, principal, record, channel, stored, metadata)
+
+
+async def _attach(
     conn: AsyncConnection,
     principal: Principal,
     record: Record,
-    *,
-    channel: Any,
-    address: Any = None,
-    metadata: Any = None,
+    channel: str,
+    stored: str,
+    metadata: dict[str, Any],
 ) -> Identity:
-    """Give a record the caller may edit (or has just created) an identity."""
-    stored, meta = _check(channel, address, metadata)
+    """Give ``record`` a checked identity whose address the caller holds (see
+    :func:`address_groups`)."""
     held = await _holder(conn, principal.workspace_id, channel, stored)
     if held is not None and held.record_id == record.id:
         return held
@@ -294,7 +328,7 @@ async def attach_identity(
         held = None  # a deleted record lets go of its addresses
     if held is not None:
         raise _taken(channel, stored)
-    return await insert_identity(conn, principal, record, channel, stored, meta)
+    return await insert_identity(conn, principal, record, channel, stored, metadata)
 
 
 async def insert_identity(

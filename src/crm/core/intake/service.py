@@ -43,6 +43,7 @@ from crm.core.records.values import apply_defaults, missing_required, parse_fiel
 from crm.core.records.viewers import insert_viewers, resolve_viewers
 from crm.core.tags import service as tags
 from crm.core.tags.service import Tag
+from crm.db.locks import hold_values
 
 __all__ = ["MAX_BATCH", "Amended", "Outcome", "amend", "resolve_entity", "take_in", "take_in_many"]
 
@@ -116,6 +117,9 @@ async def amend(
     if errors:
         raise ValidationFailed.of(errors)
     labels = await _tags_named(conn, principal, submission.tags)
+    await hold_values(
+        conn, identities.address_groups(principal.workspace_id, submission.identities)
+    )
     held = await identities.holders(conn, principal.workspace_id, submission.identities)
     taken = [pair for pair, (holder, _) in held.items() if holder != record.id]
     if taken:
@@ -194,6 +198,7 @@ async def take_in_many(
     items = [await _read(conn, principal, meta, obj, i, p, shared) for i, p in enumerate(payloads)]
     live = [it for it in items if it.outcome.error is None]
     await _resolve_tags(conn, principal, live)
+    await _hold(conn, principal, obj, live)
     await _match_identities(conn, principal, obj, live)
     live = [it for it in live if it.outcome.error is None]
     await _find_duplicates(conn, principal, obj, live)
@@ -261,6 +266,23 @@ def _share(
     elif submission.fields.get(f.key) in (None, ""):
         submission.fields[f.key] = value
         submission.matched.setdefault(key, f.key)
+
+
+async def _hold(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, items: list[_Item]
+) -> None:
+    """Hold what the items are matched on before looking it up: their addresses, their
+    duplicate rule's values and their unique values. Concurrent intakes of one person then
+    queue, and the later finds the record the earlier made instead of making a twin."""
+    pairs = [pair for it in items for pair in it.submission.identities]
+    keys = [*obj.duplicate_rule.match, *repo.unique_keys(obj)]
+    await hold_values(
+        conn,
+        {
+            **identities.address_groups(principal.workspace_id, pairs),
+            **repo.field_groups(obj, keys, [it.values for it in items]),
+        },
+    )
 
 
 def _picked(found: dict[str, Tag], names: list[str]) -> list[Tag]:

@@ -81,9 +81,10 @@ async def add_note(
     ref: str | int,
     spec: dict[str, Any],
 ) -> Note:
-    """Add a note to a record the caller can see."""
+    """Add a note to a record the caller can see (its row locked: a record being deleted
+    meanwhile takes no note)."""
     principal.require_scope("note", "create")
-    record = await get_record(conn, principal, object_key, ref)
+    record = await get_record(conn, principal, object_key, ref, lock=True)
     values = _check(spec, creating=True)
     now = utcnow()
     row = {
@@ -210,18 +211,21 @@ async def list_notes(
 async def _note(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, note_ref: str
 ) -> tuple[Record, Any]:
+    """A live note of a record the caller can see, its row locked for the change to come."""
     record = await get_record(conn, principal, object_key, ref)
     wanted = parse_uuid(note_ref)
     row = None
     if wanted is not None:
         row = (
             await conn.execute(
-                sa.select(notes).where(
+                sa.select(notes)
+                .where(
                     notes.c.workspace_id == principal.workspace_id,
                     notes.c.record_id == record.id,
                     notes.c.uuid == wanted,
                     notes.c.deleted_at.is_(None),
                 )
+                .with_for_update()
             )
         ).first()
     if row is None:

@@ -24,6 +24,7 @@ from crm.core.records.rules import (
     changes_between,
     check_references,
     context,
+    duplicate_value,
     owner_id_for,
 )
 from crm.core.records.sequences import number_new_records
@@ -109,10 +110,12 @@ async def insert_records(
 ) -> list[Record | Conflict]:
     """Store checked new records with one INSERT and one batch of events.
 
-    Autonumber fields are numbered first. A record whose unique value another record holds,
+    Their unique values are held first (before the autonumber counters' rows are locked),
+    then autonumber fields are numbered. A record whose unique value another record holds,
     or an earlier one in ``new`` claims, is refused with a Conflict in its place.
     """
     now = utcnow()
+    await repo.hold_field_values(conn, obj, repo.unique_keys(obj), [n.data for n in new])
     await number_new_records(conn, principal.workspace_id, obj, [n.data for n in new])
     rows = [_row(principal, obj, n, now) for n in new]
     refused = await _refuse_duplicates(conn, principal, obj, rows)
@@ -145,26 +148,15 @@ async def _refuse_duplicates(
 ) -> dict[int, Conflict]:
     """Rows (by index) whose unique values exist already, or repeat an earlier row's."""
     refused: dict[int, Conflict] = {}
-    for f in obj.fields.values():
-        if not f.unique:
-            continue
-        values = [r["data"][f.key] for r in rows if r["data"].get(f.key) is not None]
-        for value in values:
-            await repo.lock_unique_value(conn, f.id, value)
-        taken = set(await repo.holders_of(conn, principal.workspace_id, obj, f.key, values))
+    for key in repo.unique_keys(obj):
+        values = [r["data"][key] for r in rows if r["data"].get(key) is not None]
+        taken = set(await repo.holders_of(conn, principal.workspace_id, obj, key, values))
         for i, row in enumerate(rows):
-            value = row["data"].get(f.key)
+            value = row["data"].get(key)
             if value is None or i in refused:
                 continue
             if value in taken:
-                refused[i] = Conflict(
-                    f"Duplicate value for a unique field of {obj.key}",
-                    [
-                        FieldError(
-                            f.key, f"another {obj.key} already has this value", "duplicate"
-                        ).as_dict()
-                    ],
-                )
+                refused[i] = duplicate_value(obj, [key])
             taken.add(value)
     return refused
 

@@ -106,10 +106,11 @@ async def _ends(
     field_key: str,
     target_ref: str | int,
 ) -> _Ends:
-    """Resolve a link's ends for a change: the caller must be able to edit the record."""
+    """Resolve a link's ends for a change: the caller must be able to edit the record, whose
+    row is locked so that its links change one writer at a time."""
     meta, obj = await context(conn, principal, object_key, "update")
     f, target_obj = _link_field(meta, obj, field_key)
-    record = await get_record(conn, principal, obj.key, ref)
+    record = await get_record(conn, principal, obj.key, ref, lock=True)
     require_reach(principal, record, "edit")
     target = await get_record(conn, principal, target_obj.key, target_ref)
     return _Ends(obj, f, target_obj, record, target)

@@ -6,7 +6,7 @@ only, for a role that may not see others') and soft deletion, so a query cannot 
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from crm.core.errors import PermissionDenied
 from crm.core.metadata.model import ObjectMeta
 from crm.core.records.model import Record
 from crm.db import jsonsql
+from crm.db.locks import FIELD_VALUES, hold_values
 from crm.db.rows import chunks
 from crm.db.schema import record_viewers, records
 
@@ -85,19 +86,43 @@ async def fetch(
     where: sa.ColumnElement[bool],
     ident: sa.ColumnElement[bool],
     obj: ObjectMeta,
+    *,
+    lock: bool = False,
 ) -> Record | None:
-    row = (await conn.execute(sa.select(*COLUMNS).where(where, ident))).first()
+    """One record; with ``lock``, its row is locked until the transaction ends (a writer's
+    read-modify-write then sees the latest committed version and no other writer's)."""
+    select = sa.select(*COLUMNS).where(where, ident)
+    if lock:
+        select = select.with_for_update(of=records)
+    row = (await conn.execute(select)).first()
     return to_record(obj, row) if row else None
 
 
-async def lock_unique_value(conn: AsyncConnection, field_id: int, stored: Any) -> None:
-    """Serialise writers of the same unique value (PostgreSQL; SQLite writers are serial)."""
-    if conn.dialect.name != "postgresql":
-        return
-    digest = hashlib.blake2b(f"{field_id}:{stored!r}".encode(), digest_size=8).digest()
-    await conn.execute(
-        sa.select(sa.func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True)))
-    )
+def field_groups(
+    obj: ObjectMeta, keys: Iterable[str], rows: Iterable[dict[str, Any]]
+) -> dict[Any, list[Any]]:
+    """The values that ``rows`` give fields ``keys`` (stored form), by lock group."""
+    listed = list(rows)
+    return {
+        (FIELD_VALUES, obj.fields[k].id): [row.get(k) for row in listed]
+        for k in dict.fromkeys(keys)
+        if k in obj.fields
+    }
+
+
+async def hold_field_values(
+    conn: AsyncConnection, obj: ObjectMeta, keys: Iterable[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    """Hold the values that ``rows`` give fields ``keys`` until the transaction ends, so that
+    checking who holds them and writing them is one step among concurrent writers (see
+    :mod:`crm.db.locks`)."""
+    await hold_values(conn, field_groups(obj, keys, rows))
+
+
+def unique_keys(obj: ObjectMeta, keys: Iterable[str] | None = None) -> list[str]:
+    """The unique fields of ``obj`` (among ``keys`` when given)."""
+    fields = obj.fields.values() if keys is None else (obj.fields[k] for k in keys)
+    return [f.key for f in fields if f.unique]
 
 
 async def holders_of(

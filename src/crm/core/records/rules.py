@@ -51,8 +51,12 @@ async def visible(
     ref: str | int,
     *,
     deleted: bool = False,
+    lock: bool = False,
 ) -> Record:
-    record = await repo.fetch(conn, repo.scoped(principal, obj, deleted=deleted), ident(ref), obj)
+    """A record the caller can see, by id or UUID; NotFound otherwise. A writer passes
+    ``lock`` to hold the row until its transaction ends (after any value locks)."""
+    where = repo.scoped(principal, obj, deleted=deleted)
+    record = await repo.fetch(conn, where, ident(ref), obj, lock=lock)
     if record is None:
         raise NotFound(f"{obj.label} not found")
     return record
@@ -122,21 +126,29 @@ async def check_unique(
     changed: set[str],
     self_id: int | None,
 ) -> None:
-    conflicts = []
+    """Conflict when another live record holds one of ``changed``'s unique values; the
+    caller holds those values (:func:`repository.hold_field_values`) since before it read."""
+    taken = []
     for key in sorted(changed):
         f = obj.fields[key]
         if not f.unique or data.get(key) is None:
             continue
-        await repo.lock_unique_value(conn, f.id, data[key])
         holders = await repo.holders_of(conn, principal.workspace_id, obj, key, [data[key]])
         if any(rid != self_id for rid in holders.values()):
-            conflicts.append(
-                FieldError(key, f"another {obj.key} already has this value", "duplicate")
-            )
-    if conflicts:
-        raise Conflict(
-            f"Duplicate value for a unique field of {obj.key}", [e.as_dict() for e in conflicts]
-        )
+            taken.append(key)
+    if taken:
+        raise duplicate_value(obj, taken)
+
+
+def duplicate_value(obj: ObjectMeta, keys: list[str]) -> Conflict:
+    """The conflict of unique values of ``keys`` that another record holds."""
+    return Conflict(
+        f"Duplicate value for a unique field of {obj.key}",
+        [
+            FieldError(key, f"another {obj.key} already has this value", "duplicate").as_dict()
+            for key in keys
+        ],
+    )
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

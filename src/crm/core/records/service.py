@@ -15,18 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, CRMError, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
-from crm.core.events.service import append_many
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.records import query as rq
 from crm.core.records import repository as repo
+from crm.core.records.batch import Change, hold_unique_values, merge_changes
 from crm.core.records.creation import bulk_create, create_record
 from crm.core.records.model import Page, Record, RecordQuery
 from crm.core.records.rules import (
-    change_events,
-    changes_between,
     check_references,
     check_unique,
     context,
@@ -34,10 +32,9 @@ from crm.core.records.rules import (
     owner_id_for,
     record_payload,
     require_reach,
-    user_uuid,
     visible,
 )
-from crm.core.records.values import display_name, missing_required, parse_fields, search_text
+from crm.core.records.values import parse_fields
 from crm.db.schema import records
 
 __all__ = [
@@ -61,11 +58,17 @@ MAX_PAGE = 500
 
 
 async def get_record(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    lock: bool = False,
 ) -> Record:
-    """One visible record by UUID or integer id."""
+    """One visible record by UUID or integer id; a writer of what hangs on it (notes, tags,
+    viewers, links) passes ``lock`` to hold its row until the transaction ends."""
     _, obj = await context(conn, principal, object_key, "read")
-    return await visible(conn, principal, obj, ref)
+    return await visible(conn, principal, obj, ref, lock=lock)
 
 
 async def locate_record(conn: AsyncConnection, principal: Principal, ref: str | int) -> Record:
@@ -97,64 +100,27 @@ async def update_record(
     owner: Any = None,
     unmapped: dict[str, Any] | None = None,
 ) -> Record:
-    """Change some fields (``None`` clears one) and/or the owner.
+    """Change some fields (``None`` clears one) and/or the owner: a batch of one through
+    :func:`crm.core.records.batch.apply_changes`' rules.
 
     ``unmapped`` values (input that matched no field, kept from intake) are merged into the
-    record's unmapped bag.
+    record's unmapped bag. Answers 404, then 403, then 422, then 409.
     """
     meta, obj = await context(conn, principal, object_key, "update")
-    record = await visible(conn, principal, obj, ref)
-    require_reach(principal, record, "edit")
     values, errors = parse_fields(meta, obj, fields)
     if not errors:
         errors = await check_references(conn, principal, meta, obj, values)
-    data = {**record.data, **values}
-    data = {k: v for k, v in data.items() if v is not None}
-    cleared = {k for k, v in values.items() if v is None}
-    errors += [e for e in missing_required(obj, data) if e.field in cleared]
+    change = Change(0, values, unmapped=unmapped)
+    await hold_unique_values(conn, obj, [change])
+    record = await visible(conn, principal, obj, ref, lock=True)
+    require_reach(principal, record, "edit")
     if errors:
         raise ValidationFailed.of(errors)
-    owner_id = owner_id_for(meta, owner, record.owner_id)
-    bag = {**record.unmapped, **(unmapped or {})}
-    changes = changes_between(record.data, data)
-    if not changes and owner_id == record.owner_id and bag == record.unmapped:
-        return record
-    await check_unique(conn, principal, obj, data, set(changes), record.id)
-    name = display_name(obj, data)
-    now = utcnow()
-    await conn.execute(
-        sa.update(records)
-        .where(records.c.id == record.id)
-        .values(
-            data=data,
-            display_name=name,
-            search_text=search_text(obj, data, name),
-            owner_id=owner_id,
-            unmapped=bag or None,
-            updated_at=now,
-        )
-    )
-    if owner_id != record.owner_id:
-        changes["owner_id"] = [user_uuid(meta, record.owner_id), user_uuid(meta, owner_id)]
-    events = change_events(
-        principal,
-        meta,
-        obj,
-        "record.updated",
-        record_id=record.id,
-        record_uuid=record.uuid,
-        name=name,
-        changes=changes,
-        at=now,
-    )
-    if bag != record.unmapped:
-        events[0]["payload"]["unmapped"] = sorted(
-            k for k in bag if bag[k] != record.unmapped.get(k)
-        )
-    await append_many(conn, events)
-    return replace(
-        record, owner_id=owner_id, data=data, display_name=name, updated_at=now, unmapped=bag
-    )
+    change.record_id, change.owner_id = record.id, owner_id_for(meta, owner, None)
+    (result,) = await merge_changes(conn, principal, meta, obj, {record.id: record}, [change])
+    if isinstance(result, CRMError):
+        raise result
+    return result
 
 
 async def _set_state(
@@ -182,7 +148,7 @@ async def delete_record(
 ) -> Record:
     """Soft-delete: the record leaves every read but can be restored."""
     _, obj = await context(conn, principal, object_key, "delete")
-    record = await visible(conn, principal, obj, ref)
+    record = await visible(conn, principal, obj, ref, lock=True)
     require_reach(principal, record, "delete")
     return await _set_state(conn, principal, record, "record.deleted", deleted_at=True)
 
@@ -192,9 +158,12 @@ async def restore_record(
 ) -> Record:
     """Bring back a deleted record, unless its unique values were taken meanwhile."""
     _, obj = await context(conn, principal, object_key, "delete")
-    record = await visible(conn, principal, obj, ref, deleted=True)
+    seen = await visible(conn, principal, obj, ref, deleted=True)
+    keys = repo.unique_keys(obj, [k for k in seen.data if k in obj.fields])
+    await repo.hold_field_values(conn, obj, keys, [seen.data])
+    record = await visible(conn, principal, obj, seen.id, deleted=True, lock=True)
     require_reach(principal, record, "delete")
-    await check_unique(conn, principal, obj, record.data, set(record.data), record.id)
+    await check_unique(conn, principal, obj, record.data, set(keys), record.id)
     return await _set_state(conn, principal, record, "record.restored", deleted_at=None)
 
 
@@ -208,7 +177,7 @@ async def set_archived(
 ) -> Record:
     """Archive or unarchive; 409 when the record is already in that state."""
     _, obj = await context(conn, principal, object_key, "update")
-    record = await visible(conn, principal, obj, ref)
+    record = await visible(conn, principal, obj, ref, lock=True)
     require_reach(principal, record, "edit")
     if (record.archived_at is not None) == archived:
         raise Conflict(f"The {obj.label.lower()} is already {'archived' if archived else 'active'}")
@@ -230,12 +199,13 @@ async def upsert_record(
     f = obj.fields.get(match)
     if f is None or not f.unique:
         raise ValidationFailed.of([FieldError("match", f"must name a unique field of {obj.key}")])
-    values, errors = parse_fields(
-        meta, obj, {match: (fields or {}).get(match)} if isinstance(fields, dict) else fields
-    )
+    values, errors = parse_fields(meta, obj, fields)
     if errors or values.get(match) is None:
-        raise ValidationFailed.of(errors or [FieldError(match, "is required to match on")])
-    await repo.lock_unique_value(conn, f.id, values[match])
+        matched = [e for e in errors if e.field == match]
+        raise ValidationFailed.of(
+            matched or errors or [FieldError(match, "is required to match on")]
+        )
+    await hold_unique_values(conn, obj, [Change(0, values)])
     holders = await repo.holders_of(conn, principal.workspace_id, obj, match, [values[match]])
     if holders:
         existing = next(iter(holders.values()))

@@ -100,7 +100,7 @@ async def add_viewers(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, users: Any
 ) -> list[UserMeta]:
     """Share a record the caller may edit with more users; answers all its viewers."""
-    record = await get_record(conn, principal, object_key, ref)
+    record = await get_record(conn, principal, object_key, ref, lock=True)
     principal.require_scope(record.object.key, "update")
     require_reach(principal, record, "edit")
     meta = await metadata_for(conn, principal)
@@ -119,7 +119,7 @@ async def remove_viewer(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, user: str
 ) -> None:
     """Stop sharing a record with one user; 404 when it was not shared with them."""
-    record = await get_record(conn, principal, object_key, ref)
+    record = await get_record(conn, principal, object_key, ref, lock=True)
     principal.require_scope(record.object.key, "update")
     require_reach(principal, record, "edit")
     meta = await metadata_for(conn, principal)

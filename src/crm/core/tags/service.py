@@ -86,18 +86,18 @@ async def list_tags(conn: AsyncConnection, principal: Principal) -> list[Tag]:
     return [_tag(r, r.n) for r in rows]
 
 
-async def get_tag(conn: AsyncConnection, principal: Principal, ref: str) -> Tag:
-    """A tag of the workspace by UUID; NotFound otherwise."""
+async def get_tag(
+    conn: AsyncConnection, principal: Principal, ref: str, *, lock: bool = False
+) -> Tag:
+    """A tag of the workspace by UUID; NotFound otherwise. A writer that puts it on records
+    passes ``lock``: the tag then cannot be deleted before the writer's transaction ends."""
     wanted = parse_uuid(ref)
     row = None
     if wanted is not None:
-        row = (
-            await conn.execute(
-                sa.select(tags).where(
-                    tags.c.workspace_id == principal.workspace_id, tags.c.uuid == wanted
-                )
-            )
-        ).first()
+        select = sa.select(tags).where(
+            tags.c.workspace_id == principal.workspace_id, tags.c.uuid == wanted
+        )
+        row = (await conn.execute(select.with_for_update(read=True) if lock else select)).first()
     if row is None:
         raise NotFound("Tag not found")
     return _tag(row)
@@ -107,46 +107,46 @@ async def create_tag(conn: AsyncConnection, principal: Principal, *, name: Any) 
     """A new tag; 409 when the workspace has one of that name (in any case)."""
     principal.require_scope("tag", "create")
     clean = check_name(name)
-    taken = (
-        await conn.execute(
-            sa.select(tags.c.id).where(
-                tags.c.workspace_id == principal.workspace_id, tags.c.name_key == clean.casefold()
-            )
-        )
-    ).first()
-    if taken is not None:
+    made = await _insert(conn, principal, [clean])
+    if not made:
         raise Conflict(f"A tag named {clean!r} exists already")
-    tag_uuid, now = uuid7(), utcnow()
-    try:
-        tag_id = await _insert(conn, principal, tag_uuid, clean, now)
-    except sa.exc.IntegrityError:  # a concurrent request took the name first
-        raise Conflict(f"A tag named {clean!r} exists already") from None
-    await append_event(
+    return made[0]
+
+
+async def _insert(conn: AsyncConnection, principal: Principal, names: list[str]) -> list[Tag]:
+    """Create the tags of ``names`` (tidied, distinct when folded) that do not exist yet,
+    with their events; the tags created.
+
+    Names are inserted in folded order and a name another request creates at the same
+    moment is left to it (ON CONFLICT DO NOTHING), so concurrent creators neither fail nor
+    wait on each other in a cycle.
+    """
+    now = utcnow()
+    rows = [
+        {
+            "workspace_id": principal.workspace_id,
+            "uuid": uuid7(),
+            "name": name,
+            "name_key": name.casefold(),
+            "created_by": principal.user_id,
+            "created_at": now,
+        }
+        for name in sorted(names, key=str.casefold)
+    ]
+    made = [
+        Tag(row.id, row.uuid, row.name, now, principal.user_id)
+        for row in await insert_new_many(conn, tags, rows, tags.c.id, tags.c.uuid, tags.c.name)
+    ]
+    await append_many(
         conn,
-        principal.workspace_id,
-        "tag.created",
-        actor=principal,
-        payload={"tag": str(tag_uuid), "name": clean},
+        [
+            event_row(
+                principal, "tag.created", at=now, payload={"tag": str(t.uuid), "name": t.name}
+            )
+            for t in made
+        ],
     )
-    return Tag(tag_id, tag_uuid, clean, now, principal.user_id)
-
-
-async def _insert(
-    conn: AsyncConnection, principal: Principal, tag_uuid: Any, name: str, now: datetime
-) -> int:
-    inserted = await conn.execute(
-        sa.insert(tags)
-        .values(
-            workspace_id=principal.workspace_id,
-            uuid=tag_uuid,
-            name=name,
-            name_key=name.casefold(),
-            created_by=principal.user_id,
-            created_at=now,
-        )
-        .returning(tags.c.id)
-    )
-    return int(inserted.scalar_one())
+    return made
 
 
 async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> None:
@@ -172,9 +172,9 @@ async def _tagging(
     conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, tag_ref: str
 ) -> tuple[Any, Tag]:
     _, obj = await context(conn, principal, object_key, "update")
-    record = await visible(conn, principal, obj, ref)
+    record = await visible(conn, principal, obj, ref, lock=True)
     require_reach(principal, record, "edit")
-    return record, await get_tag(conn, principal, tag_ref)
+    return record, await get_tag(conn, principal, tag_ref, lock=True)
 
 
 async def tag_record(
@@ -249,19 +249,25 @@ async def tags_named(
     wanted: dict[str, str] = {}
     for name in names:
         wanted.setdefault(name.casefold(), name)
+    found = await _named(conn, principal, list(wanted))
+    missing = [name for key, name in wanted.items() if key not in found]
+    if missing and principal.has_scope("tag", "create"):
+        await _insert(conn, principal, missing)
+        found.update(await _named(conn, principal, [name.casefold() for name in missing]))
+    return found
+
+
+async def _named(conn: AsyncConnection, principal: Principal, keys: list[str]) -> dict[str, Tag]:
+    """The workspace's tags among folded names ``keys``, by folded name, held against
+    deletion until the transaction ends (they are about to be put on records)."""
     out: dict[str, Tag] = {}
-    for chunk in chunks(list(wanted)):
+    for chunk in chunks(keys):
         rows = await conn.execute(
-            sa.select(tags).where(
-                tags.c.workspace_id == principal.workspace_id, tags.c.name_key.in_(chunk)
-            )
+            sa.select(tags)
+            .where(tags.c.workspace_id == principal.workspace_id, tags.c.name_key.in_(chunk))
+            .with_for_update(read=True)
         )
         out.update({row.name_key: _tag(row) for row in rows})
-    if not principal.has_scope("tag", "create"):
-        return out
-    for key, name in wanted.items():
-        if key not in out:
-            out[key] = await create_tag(conn, principal, name=name)
     return out
 
 

@@ -1,0 +1,76 @@
+"""Locks on values that writers check before they write (PostgreSQL advisory locks).
+
+A writer that checks "does any record hold this email?" and then writes must not interleave
+with another doing the same, or both see nothing and both write. SQLite serialises writers
+(every writing transaction begins IMMEDIATE), so there this module does nothing. On
+PostgreSQL a writer holds, until its transaction ends, a lock per value it is about to check,
+under a shared lock on the value's group (a field, a channel). A writer with more than
+:data:`FEW` values of one group (a bulk intake) takes the group's lock exclusively instead,
+which keeps the number of locks one transaction holds small whatever its size.
+
+Groups are ranked (:data:`ADDRESSES` before :data:`FIELD_VALUES`). A transaction takes its
+locks in one order: by rank, then group locks before value locks, then by key, and all of
+them before any row lock; one that holds values in several calls makes them in rank order.
+Two writers then never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["ADDRESSES", "FEW", "FIELD_VALUES", "hold_values", "lock_key"]
+
+#: Values of one group a writer locks one by one; past this it locks the whole group.
+FEW = 64
+#: The rank of identity addresses' groups, ``(ADDRESSES, workspace_id, channel)``.
+ADDRESSES = 0
+#: The rank of field values' groups, ``(FIELD_VALUES, field_id)``.
+FIELD_VALUES = 1
+
+_LOCK = sa.text(
+    "SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(k) "
+    "ELSE pg_advisory_xact_lock_shared(k) END "
+    "FROM unnest(:keys, :modes) AS t(k, exclusive)"
+).bindparams(
+    sa.bindparam("keys", type_=ARRAY(sa.BigInteger)),
+    sa.bindparam("modes", type_=ARRAY(sa.Boolean)),
+)
+
+
+def lock_key(*parts: Any) -> int:
+    """A signed 64-bit lock key for ``parts`` (a collision only makes two writers queue)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def hold_values(
+    conn: AsyncConnection, groups: Mapping[tuple[Any, ...], Iterable[Any]]
+) -> None:
+    """Lock, until the transaction ends, each group's values that a writer will check.
+
+    ``groups`` maps a group, a tuple led by its rank (``(FIELD_VALUES, 42)``), to the values
+    of that group the writer is about to look up and write; ``None`` values are skipped.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    order: dict[int, tuple[int, int, bool]] = {}  # key -> (rank, level, exclusive)
+    for group, values in groups.items():
+        distinct = {v for v in values if v is not None}
+        if not distinct:
+            continue
+        rank, whole = group[0], lock_key(*group)
+        if len(distinct) > FEW:
+            order[whole] = (rank, 0, True)
+            continue
+        order.setdefault(whole, (rank, 0, False))
+        order.update((lock_key(*group, v), (rank, 1, True)) for v in distinct)
+    if not order:
+        return
+    keys = sorted(order, key=lambda k: (*order[k][:2], k))
+    await conn.execute(_LOCK, {"keys": keys, "modes": [order[k][2] for k in keys]})
