@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import uuid7
 from crm.core.metadata import repository
@@ -657,10 +657,29 @@ def _as_input(stored: Any) -> Any:
 async def delete_field(
     conn: AsyncConnection, principal: Principal, object_key: str, field_key: str
 ) -> None:
-    """Remove a custom field and its values from every record."""
+    """Remove a custom field and its values from every record.
+
+    A role that manages fields but not object types (an agent) may delete only a field
+    that no record it may not edit holds a value of: never others' data.
+    """
     _require(principal, "delete", "custom_field")
     obj = (await metadata_for(conn, principal)).object(object_key)
     current = obj.field(field_key)
+    if not principal.manages("objects"):
+        owners = await conn.execute(
+            sa.select(records.c.owner_id)
+            .distinct()
+            .where(
+                records.c.workspace_id == principal.workspace_id,
+                records.c.object_type_id == obj.id,
+                jsonsql.has_key(_dialect(conn), current.key),
+            )
+        )
+        if not principal.may_edit_all((obj.key, owner) for owner in owners.scalars()):
+            raise PermissionDenied(
+                f"Your role may not delete {obj.key}.{current.key}: "
+                "records you may not edit hold values of it"
+            )
     if current.is_standard:
         raise Conflict(f"The standard field {obj.key}.{current.key} cannot be deleted")
     if current.type == "stage":

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
+from crm.core.metadata.service import metadata_for
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
@@ -150,9 +151,29 @@ async def _insert(conn: AsyncConnection, principal: Principal, names: list[str])
 
 
 async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> None:
-    """Delete a tag and take it off every record."""
+    """Delete a tag and take it off every record.
+
+    A role that does not manage object types (an agent) may delete only a tag that no
+    record it may not edit carries: never take others' labels away.
+    """
     principal.require_scope("tag", "delete")
     tag = await get_tag(conn, principal, ref)
+    if not principal.manages("objects"):
+        carriers = await conn.execute(
+            sa.select(records.c.object_type_id, records.c.owner_id)
+            .distinct()
+            .join_from(record_tags, records, records.c.id == record_tags.c.record_id)
+            .where(
+                record_tags.c.workspace_id == principal.workspace_id,
+                record_tags.c.tag_id == tag.id,
+            )
+        )
+        meta = await metadata_for(conn, principal)
+        owned = ((meta.objects_by_id[t].key, owner) for t, owner in carriers.all())
+        if not principal.may_edit_all(owned):
+            raise PermissionDenied(
+                f"Your role may not delete the tag {tag.name!r}: records you may not edit carry it"
+            )
     await conn.execute(
         sa.delete(record_tags).where(
             record_tags.c.workspace_id == principal.workspace_id, record_tags.c.tag_id == tag.id
