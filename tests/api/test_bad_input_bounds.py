@@ -1,4 +1,5 @@
-"""Hostile input is a 422 naming the field on every face and both databases, never a 500.
+"""Hostile input is a 422 naming the field on every face and both databases, never a 500,
+and no request may ask for more work than the bounds allow.
 
 Each case once answered 500 on one database or the other: free-form JSON nested past the
 JSON encoder's 254 levels, ``contains``/``starts``/``ends`` values past SQLite's LIKE
@@ -13,7 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from crm.core.limits import MAX_FILTER_TEXT, MAX_JSON_DEPTH
+from crm.core.limits import (
+    MAX_ATTACHED_PER_REQUEST,
+    MAX_FILTER_TEXT,
+    MAX_IDENTITIES_PER_ITEM,
+    MAX_JSON_DEPTH,
+    MAX_NEW_TAGS,
+    MAX_NOTES_PER_ITEM,
+    MAX_TAGS_PER_ITEM,
+)
 from tests.api.flownally.conftest import FN
 from tests.conftest import Workspace
 
@@ -137,3 +146,112 @@ async def test_the_filter_text_bound_is_exact(
     ] == [made.json()["id"]]
     over = {"filter": {"field": "first_name", "op": op, "value": "é" * (MAX_FILTER_TEXT + 1)}}
     assert named_fields(await client.post(search, json=over, headers=ws.auth)) == ["filter.value"]
+
+
+# --- how much one request may create ------------------------------------------------------
+
+
+def single(face: str, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The path and body of one intake of ``values`` on ``face``."""
+    if face == "native":
+        return f"{API}/objects/lead/intake", values
+    return f"{LF}/intake", {"entity": "lead", **values}
+
+
+def bulk(face: str, items: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The path and body of a bulk intake of ``items`` on ``face``."""
+    if face == "native":
+        return f"{API}/objects/lead/intake/bulk", {"items": items}
+    return f"{LF}/leads/bulk", {"entity": "lead", "batch": items}
+
+
+async def lead_count(client: httpx.AsyncClient, ws: Workspace) -> int:
+    answer = await client.post(f"{API}/objects/lead/records/count", json={}, headers=ws.auth)
+    return int(answer.json()["count"])
+
+
+async def tag_count(client: httpx.AsyncClient, ws: Workspace) -> int:
+    return len((await client.get(f"{API}/tags", headers=ws.auth)).json()["data"])
+
+
+def many(key: str, count: int) -> dict[str, Any]:
+    return {"email": "m@x.io", key: [f"{key[:3]}{n}" for n in range(count)]}
+
+
+#: A record's values just past a per-record bound, and the field the 422 names.
+PER_RECORD = [
+    (many("tags", MAX_TAGS_PER_ITEM + 1), "tags"),
+    (many("notes", MAX_NOTES_PER_ITEM + 1), "notes"),
+    (many("telegram", MAX_IDENTITIES_PER_ITEM + 1), "telegram"),
+]
+
+
+@pytest.mark.parametrize("face", ["native", "leadflip"])
+@pytest.mark.parametrize(("values", "field"), PER_RECORD, ids=[f for _, f in PER_RECORD])
+async def test_a_record_past_a_bound_is_refused(
+    client: httpx.AsyncClient, ws: Workspace, face: str, values: dict[str, Any], field: str
+) -> None:
+    path, body = single(face, values)
+    assert field in named_fields(await client.post(path, json=body, headers=ws.auth))
+    path, body = bulk(face, [values])
+    answer = await client.post(path, json=body, headers=ws.auth)
+    assert answer.status_code == 200, answer.text  # in a batch, the item fails alone
+    assert field in answer.text
+    assert (await lead_count(client, ws), await tag_count(client, ws)) == (0, 0)
+
+
+@pytest.mark.parametrize("face", ["native", "leadflip"])
+async def test_a_record_at_the_bounds_is_taken_in(
+    client: httpx.AsyncClient, ws: Workspace, face: str
+) -> None:
+    values = {
+        **many("tags", MAX_TAGS_PER_ITEM),
+        **many("notes", MAX_NOTES_PER_ITEM),
+        **many("telegram", MAX_IDENTITIES_PER_ITEM),
+    }
+    path, body = single(face, values)
+    answer = await client.post(path, json=body, headers=ws.auth)
+    assert answer.status_code in (200, 201), answer.text
+    assert (await lead_count(client, ws), await tag_count(client, ws)) == (1, MAX_TAGS_PER_ITEM)
+
+
+def new_tags(count: int) -> list[dict[str, Any]]:
+    """Leads that together name ``count`` new tags, a per-record bound's worth each."""
+    names = [f"new {n}" for n in range(count)]
+    step = MAX_TAGS_PER_ITEM
+    return [{"email": f"n{i}@x.io", "tags": names[i : i + step]} for i in range(0, count, step)]
+
+
+def attached(key: str) -> list[dict[str, Any]]:
+    """Leads that together attach one more than a request may, at a per-record bound."""
+    per = {"tags": MAX_TAGS_PER_ITEM, "notes": MAX_NOTES_PER_ITEM}[key]
+    leads = MAX_ATTACHED_PER_REQUEST // per + 1
+    return [
+        {"email": f"a{i}@x.io", key: [f"{key[:3]}{n}" for n in range(per)]} for i in range(leads)
+    ]
+
+
+#: Batches past a per-request bound, and the field the 422 names.
+PER_REQUEST = [
+    (new_tags(MAX_NEW_TAGS + 1), "tags"),
+    (attached("tags"), "tags"),
+    (attached("notes"), "notes"),
+]
+
+
+@pytest.mark.parametrize("face", ["native", "leadflip"])
+@pytest.mark.parametrize(("items", "field"), PER_REQUEST, ids=["new tags", "tags", "notes"])
+async def test_a_batch_past_a_request_bound_is_refused_whole(
+    client: httpx.AsyncClient, ws: Workspace, face: str, items: list[dict[str, Any]], field: str
+) -> None:
+    path, body = bulk(face, items)
+    assert named_fields(await client.post(path, json=body, headers=ws.auth)) == [field]
+    assert (await lead_count(client, ws), await tag_count(client, ws)) == (0, 0)
+
+
+async def test_a_batch_at_the_new_tag_bound_creates_them(
+    client: httpx.AsyncClient, ws: Workspace
+) -> None:
+    path, body = bulk("native", new_tags(MAX_NEW_TAGS))
+    assert (await client.post(path, json=body, headers=ws.auth)).status_code == 200
+    assert await tag_count(client, ws) == MAX_NEW_TAGS

@@ -19,6 +19,7 @@ from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, Va
 from crm.core.events import append_event
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
+from crm.core.limits import MAX_NEW_TAGS
 from crm.core.metadata.service import metadata_for
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
@@ -272,6 +273,15 @@ async def tags_named(
         wanted.setdefault(name.casefold(), name)
     found = await _named(conn, principal, list(wanted))
     missing = [name for key, name in wanted.items() if key not in found]
+    if len(missing) > MAX_NEW_TAGS and principal.has_scope("tag", "create"):
+        raise ValidationFailed.of(
+            [
+                FieldError(
+                    "tags",
+                    f"names {len(missing)} new tags; one request may create at most {MAX_NEW_TAGS}",
+                )
+            ]
+        )
     if missing and principal.has_scope("tag", "create"):
         await _insert(conn, principal, missing)
         found.update(await _named(conn, principal, [name.casefold() for name in missing]))
