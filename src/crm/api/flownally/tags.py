@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,11 +20,19 @@ router = APIRouter()
 
 
 @router.get("/tags")
-async def list_tags(request: Request) -> Response:
+async def list_tags(
+    request: Request,
+    pageToken: str | None = Query(None, max_length=1000),
+    pageSize: int = Query(tags.TAG_PAGE, ge=1, le=tags.MAX_TAG_PAGE),
+) -> Response:
+    """The document's ``{"tags": [...]}``; past a page, ``nextPageToken`` names the next."""
     async with read(request) as (conn, p):
-        found = await tags.list_tags(conn, p)
+        page = await tags.list_tags(conn, p, limit=pageSize, cursor=pageToken)
         meta = await metadata_for(conn, p)
-    return json_response({"tags": [render.tag(meta, t) for t in found]})
+    shown: dict[str, Any] = {"tags": [render.tag(meta, t) for t in page.tags]}
+    if page.next_cursor is not None:
+        shown["nextPageToken"] = page.next_cursor
+    return json_response(shown)
 
 
 @router.post("/tags", status_code=201)

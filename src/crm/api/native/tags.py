@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,12 +17,18 @@ router = APIRouter(tags=["tags"])
 ON_RECORD = "/objects/{object}/records/{record}/tags"
 
 
-@router.get("/tags", summary="The workspace's tags, with how many records carry each")
-async def list_tags(request: Request) -> Response:
+@router.get("/tags", summary="The workspace's tags by name, with how many records carry each")
+async def list_tags(
+    request: Request,
+    limit: int = Query(tags.TAG_PAGE, ge=1, le=tags.MAX_TAG_PAGE),
+    cursor: str | None = Query(None, max_length=1000, description="next_cursor of a page"),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await tags.list_tags(conn, p)
+        page = await tags.list_tags(conn, p, limit=limit, cursor=cursor)
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.tag(meta, t) for t in found]})
+    return json_response(
+        {"data": [render.tag(meta, t) for t in page.tags], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post("/tags", status_code=201, summary="Create a tag (names are unique in any case)")

@@ -6,9 +6,11 @@ idempotent, and each change appends an event; deleting a tag takes it off every 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,11 +26,15 @@ from crm.core.metadata.service import metadata_for
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
+from crm.core.storable import unstorable
 from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import record_tags, records, tags
 
 __all__ = [
+    "MAX_TAG_PAGE",
+    "TAG_PAGE",
     "Tag",
+    "TagPage",
     "check_name",
     "create_tag",
     "delete_tag",
@@ -43,6 +49,9 @@ __all__ = [
 ]
 
 MAX_NAME = 100
+#: Tags on a page of the list unless the caller asks for fewer or more (up to the most).
+TAG_PAGE = 500
+MAX_TAG_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -66,26 +75,61 @@ def check_name(name: Any) -> str:
     return " ".join(name.split())
 
 
-async def list_tags(conn: AsyncConnection, principal: Principal) -> list[Tag]:
-    """The workspace's tags by name, each with how many live records carry it."""
+class TagPage(NamedTuple):
+    """One page of the workspace's tags, and the cursor of the next (None on the last)."""
+
+    tags: list[Tag]
+    next_cursor: str | None
+
+
+def _after(cursor: str | None) -> str | None:
+    """The folded name a cursor of :func:`list_tags` resumes after; 422 if it is none."""
+    if cursor is None:
+        return None
+    try:
+        name_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error):
+        name_key = ""
+    if not name_key or unstorable(name_key) is not None:
+        raise ValidationFailed.of([FieldError("cursor", "is not a cursor of this listing")])
+    return name_key
+
+
+async def list_tags(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    limit: int = TAG_PAGE,
+    cursor: str | None = None,
+) -> TagPage:
+    """A page of the workspace's tags by name, each with how many live records carry it."""
     principal.require_scope("tag", "list")
-    labeled = (
-        sa.select(record_tags.c.tag_id, sa.func.count().label("n"))
-        .join(records, records.c.id == record_tags.c.record_id)
-        .where(
-            record_tags.c.workspace_id == principal.workspace_id,
-            records.c.deleted_at.is_(None),
+    if not 1 <= limit <= MAX_TAG_PAGE:
+        raise ValidationFailed.of([FieldError("limit", f"must be 1 to {MAX_TAG_PAGE}")])
+    after = _after(cursor)
+    select = sa.select(tags).where(tags.c.workspace_id == principal.workspace_id)
+    if after is not None:
+        select = select.where(tags.c.name_key > after)
+    rows = (await conn.execute(select.order_by(tags.c.name_key).limit(limit + 1))).all()
+    page = rows[:limit]
+    counts: dict[int, int] = {}
+    if page:
+        counted = await conn.execute(
+            sa.select(record_tags.c.tag_id, sa.func.count())
+            .join(records, records.c.id == record_tags.c.record_id)
+            .where(
+                record_tags.c.workspace_id == principal.workspace_id,
+                record_tags.c.tag_id.in_([r.id for r in page]),
+                records.c.deleted_at.is_(None),
+            )
+            .group_by(record_tags.c.tag_id)
         )
-        .group_by(record_tags.c.tag_id)
-        .subquery()
+        counts = {tag_id: n for tag_id, n in counted.all()}
+    more = len(rows) > limit
+    return TagPage(
+        [_tag(r, counts.get(r.id, 0)) for r in page],
+        base64.urlsafe_b64encode(page[-1].name_key.encode()).decode().rstrip("=") if more else None,
     )
-    rows = await conn.execute(
-        sa.select(tags, sa.func.coalesce(labeled.c.n, 0).label("n"))
-        .outerjoin(labeled, labeled.c.tag_id == tags.c.id)
-        .where(tags.c.workspace_id == principal.workspace_id)
-        .order_by(tags.c.name_key, tags.c.id)
-    )
-    return [_tag(r, r.n) for r in rows]
 
 
 async def get_tag(
