@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.flownally import render
+from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
 from crm.api.flownally.transport import object_body, read, write
 from crm.core.errors import FieldError, ValidationFailed
@@ -27,7 +28,8 @@ async def list_tags(
 ) -> Response:
     """The document's ``{"tags": [...]}``; past a page, ``nextPageToken`` names the next."""
     async with read(request) as (conn, p):
-        page = await tags.list_tags(conn, p, limit=pageSize, cursor=pageToken)
+        with renamed({"cursor": "pageToken"}):
+            page = await tags.list_tags(conn, p, limit=pageSize, cursor=pageToken)
         meta = await metadata_for(conn, p)
     shown: dict[str, Any] = {"tags": [render.tag(meta, t) for t in page.tags]}
     if page.next_cursor is not None:
