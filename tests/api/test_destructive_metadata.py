@@ -133,3 +133,22 @@ async def test_administrators_and_owners_delete(
     await ok(client.delete(face.tag_path(vip), headers=boss), 204)
     await ok(client.delete(face.field_path, headers=boss), 204)
     assert await state(client, ws, record["id"]) == (None, [])
+
+
+@pytest.mark.parametrize("role", ["agent", "admin"])
+async def test_only_an_administrator_retypes_a_field_others_fill(
+    client: httpx.AsyncClient, ws: Workspace, vip: str, face: Face, role: str
+) -> None:
+    """Retyping converts every stored value (text "yes" becomes true for good)."""
+    made = await ok(
+        client.post(CONTACTS, json={"fields": {"region": "2026-01-02"}}, headers=ws.auth), 201
+    )
+    caller = bearer(await ws.add_key(role=role, email=f"{role}@acme.io"))
+    answer = await client.patch(face.field_path, json={"type": "date"}, headers=caller)
+    if role == "agent":
+        face.refused(answer)
+    else:
+        assert answer.status_code == 200, answer.text
+    field = await ok(client.get(f"{API}/objects/contact/fields/region", headers=ws.auth))
+    assert field["type"] == ("text" if role == "agent" else "date")
+    assert (await state(client, ws, made["id"]))[0] == "2026-01-02"

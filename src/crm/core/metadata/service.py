@@ -564,6 +564,8 @@ async def update_field(
         ]
     if errors:
         raise ValidationFailed.of(errors)
+    if values.get("type", current.type) != current.type:
+        await _require_may_change_values(conn, principal, obj, current, "retype")
     dialect = _dialect(conn)
     scope = (records.c.workspace_id == principal.workspace_id) & (
         records.c.object_type_id == obj.id
@@ -665,21 +667,7 @@ async def delete_field(
     _require(principal, "delete", "custom_field")
     obj = (await metadata_for(conn, principal)).object(object_key)
     current = obj.field(field_key)
-    if not principal.manages("objects"):
-        owners = await conn.execute(
-            sa.select(records.c.owner_id)
-            .distinct()
-            .where(
-                records.c.workspace_id == principal.workspace_id,
-                records.c.object_type_id == obj.id,
-                jsonsql.has_key(_dialect(conn), current.key),
-            )
-        )
-        if not principal.may_edit_all((obj.key, owner) for owner in owners.scalars()):
-            raise PermissionDenied(
-                f"Your role may not delete {obj.key}.{current.key}: "
-                "records you may not edit hold values of it"
-            )
+    await _require_may_change_values(conn, principal, obj, current, "delete")
     if current.is_standard:
         raise Conflict(f"The standard field {obj.key}.{current.key} cannot be deleted")
     if current.type == "stage":
@@ -721,6 +709,30 @@ async def drop_field(
             sa.update(object_types).where(object_types.c.id == obj.id).values(duplicates=rule)
         )
     await repository.bump_version(conn, workspace_id)
+
+
+async def _require_may_change_values(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, f: FieldMeta, verb: str
+) -> None:
+    """PermissionDenied unless the caller manages object types or may edit every record
+    that holds a value of ``f``: deleting or retyping a field changes those values
+    (retyping text to a boolean turns "yes" into true for good)."""
+    if principal.manages("objects"):
+        return
+    owners = await conn.execute(
+        sa.select(records.c.owner_id)
+        .distinct()
+        .where(
+            records.c.workspace_id == principal.workspace_id,
+            records.c.object_type_id == obj.id,
+            jsonsql.has_key(_dialect(conn), f.key),
+        )
+    )
+    if not principal.may_edit_all((obj.key, owner) for owner in owners.scalars()):
+        raise PermissionDenied(
+            f"Your role may not {verb} {obj.key}.{f.key}: "
+            "records you may not edit hold values of it"
+        )
 
 
 def get_field(obj: ObjectMeta, key: str) -> FieldMeta:
