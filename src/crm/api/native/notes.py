@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,11 +18,19 @@ BASE = "/objects/{object}/records/{record}/notes"
 
 
 @router.get(BASE, summary="A record's notes, newest first")
-async def list_notes(object: str, record: str, request: Request) -> Response:
+async def list_notes(
+    object: str,
+    record: str,
+    request: Request,
+    limit: int = Query(notes.NOTE_PAGE, ge=1, le=notes.MAX_NOTE_PAGE),
+    cursor: str | None = Query(None, max_length=64, description="next_cursor of a page"),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await notes.list_notes(conn, p, object, record)
+        page = await notes.list_notes(conn, p, object, record, limit=limit, cursor=cursor)
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.note(meta, n) for n in found]})
+    return json_response(
+        {"data": [render.note(meta, n) for n in page.notes], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post(BASE, status_code=201, summary="Add a note (note, call, meeting, ...)")
