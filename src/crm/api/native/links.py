@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,12 +31,34 @@ def _link(meta: WorkspaceMeta, link: Link) -> dict[str, Any]:
     }
 
 
+class Page:
+    """``limit`` and ``cursor`` of a page of links."""
+
+    def __init__(
+        self,
+        limit: int = Query(links.MAX_LINKS, ge=1, le=links.MAX_LINKS),
+        cursor: str | None = Query(None, max_length=64, description="next_cursor of a page"),
+    ) -> None:
+        self.limit, self.cursor = limit, cursor
+
+    def asked(self) -> dict[str, Any]:
+        return {"limit": self.limit, "cursor": self.cursor}
+
+
+def _page(meta: WorkspaceMeta, found: links.LinkPage) -> Response:
+    return json_response(
+        {"data": [_link(meta, x) for x in found.links], "next_cursor": found.next_cursor}
+    )
+
+
 @router.get(BASE, summary="The records linked through a many-to-many field")
-async def list_links(object: str, record: str, field: str, request: Request) -> Response:
+async def list_links(
+    object: str, record: str, field: str, request: Request, page: Page = Depends()
+) -> Response:
     async with read(request) as (conn, p):
-        found = await links.list_links(conn, p, object, record, field)
+        found = await links.list_links(conn, p, object, record, field, **page.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [_link(meta, x) for x in found]})
+    return _page(meta, found)
 
 
 @router.get(
@@ -44,12 +66,14 @@ async def list_links(object: str, record: str, field: str, request: Request) -> 
     summary="The records of another object that link to this one (the reverse side)",
 )
 async def list_backlinks(
-    object: str, record: str, source: str, field: str, request: Request
+    object: str, record: str, source: str, field: str, request: Request, page: Page = Depends()
 ) -> Response:
     async with read(request) as (conn, p):
-        found = await links.list_links(conn, p, object, record, field, reverse_from=source)
+        found = await links.list_links(
+            conn, p, object, record, field, reverse_from=source, **page.asked()
+        )
         meta = await metadata_for(conn, p)
-    return json_response({"data": [_link(meta, x) for x in found]})
+    return _page(meta, found)
 
 
 @router.put(f"{BASE}/{{target}}", summary="Link to a record, or replace the link's attributes")
