@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import LinkIn
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -31,18 +31,7 @@ def _link(meta: WorkspaceMeta, link: Link) -> dict[str, Any]:
     }
 
 
-class Page:
-    """``limit`` and ``cursor`` of a page of links."""
-
-    def __init__(
-        self,
-        limit: int = Query(links.MAX_LINKS, ge=1, le=links.MAX_LINKS),
-        cursor: str | None = Query(None, max_length=64, description="next_cursor of a page"),
-    ) -> None:
-        self.limit, self.cursor = limit, cursor
-
-    def asked(self) -> dict[str, Any]:
-        return {"limit": self.limit, "cursor": self.cursor}
+LINK_PAGE = paging(links.MAX_LINKS, links.MAX_LINKS)
 
 
 def _page(meta: WorkspaceMeta, found: links.LinkPage) -> Response:
@@ -53,7 +42,7 @@ def _page(meta: WorkspaceMeta, found: links.LinkPage) -> Response:
 
 @router.get(BASE, summary="The records linked through a many-to-many field")
 async def list_links(
-    object: str, record: str, field: str, request: Request, page: Page = Depends()
+    object: str, record: str, field: str, request: Request, page: Page = Depends(LINK_PAGE)
 ) -> Response:
     async with read(request) as (conn, p):
         found = await links.list_links(conn, p, object, record, field, **page.asked())
@@ -66,7 +55,12 @@ async def list_links(
     summary="The records of another object that link to this one (the reverse side)",
 )
 async def list_backlinks(
-    object: str, record: str, source: str, field: str, request: Request, page: Page = Depends()
+    object: str,
+    record: str,
+    source: str,
+    field: str,
+    request: Request,
+    page: Page = Depends(LINK_PAGE),
 ) -> Response:
     async with read(request) as (conn, p):
         found = await links.list_links(

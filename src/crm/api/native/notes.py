@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import NoteIn, NotePatch
 from crm.core.metadata.service import metadata_for
 from crm.core.notes import service as notes
@@ -22,11 +22,10 @@ async def list_notes(
     object: str,
     record: str,
     request: Request,
-    limit: int = Query(notes.NOTE_PAGE, ge=1, le=notes.MAX_NOTE_PAGE),
-    cursor: str | None = Query(None, max_length=64, description="next_cursor of a page"),
+    asked: Page = Depends(paging(notes.NOTE_PAGE, notes.MAX_NOTE_PAGE)),
 ) -> Response:
     async with read(request) as (conn, p):
-        page = await notes.list_notes(conn, p, object, record, limit=limit, cursor=cursor)
+        page = await notes.list_notes(conn, p, object, record, **asked.asked())
         meta = await metadata_for(conn, p)
     return json_response(
         {"data": [render.note(meta, n) for n in page.notes], "next_cursor": page.next_cursor}

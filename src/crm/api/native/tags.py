@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import TagIn
 from crm.core.metadata.service import metadata_for
 from crm.core.tags import service as tags
@@ -20,11 +20,10 @@ ON_RECORD = "/objects/{object}/records/{record}/tags"
 @router.get("/tags", summary="The workspace's tags by name, with how many records carry each")
 async def list_tags(
     request: Request,
-    limit: int = Query(tags.TAG_PAGE, ge=1, le=tags.MAX_TAG_PAGE),
-    cursor: str | None = Query(None, max_length=1000, description="next_cursor of a page"),
+    asked: Page = Depends(paging(tags.TAG_PAGE, tags.MAX_TAG_PAGE)),
 ) -> Response:
     async with read(request) as (conn, p):
-        page = await tags.list_tags(conn, p, limit=limit, cursor=cursor)
+        page = await tags.list_tags(conn, p, **asked.asked())
         meta = await metadata_for(conn, p)
     return json_response(
         {"data": [render.tag(meta, t) for t in page.tags], "next_cursor": page.next_cursor}

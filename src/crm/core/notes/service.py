@@ -15,6 +15,7 @@ from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFa
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
+from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.service import get_record
 from crm.db.schema import notes
@@ -193,8 +194,7 @@ async def list_notes(
     before (422 if it is no live note of this record)."""
     principal.require_scope("note", "list")
     record = await get_record(conn, principal, object_key, ref)
-    if not 1 <= limit <= MAX_NOTE_PAGE:
-        raise ValidationFailed.of([FieldError("limit", f"must be 1 to {MAX_NOTE_PAGE}")])
+    check_limit(limit, MAX_NOTE_PAGE)
     live = (
         notes.c.workspace_id == principal.workspace_id,
         notes.c.record_id == record.id,
@@ -202,13 +202,8 @@ async def list_notes(
     )
     select = sa.select(notes).where(*live)
     if cursor is not None:
-        wanted = parse_uuid(cursor)
-        last = None
-        if wanted is not None:
-            found = sa.select(notes.c.occurred_at, notes.c.id).where(*live, notes.c.uuid == wanted)
-            last = (await conn.execute(found)).first()
-        if last is None:
-            raise ValidationFailed.of([FieldError("cursor", "is not a note of this record")])
+        keys = sa.select(notes.c.occurred_at, notes.c.id).where(*live)
+        last = await after(conn, keys, notes.c.uuid, cursor)
         select = select.where(
             (notes.c.occurred_at < last.occurred_at)
             | ((notes.c.occurred_at == last.occurred_at) & (notes.c.id < last.id))

@@ -19,8 +19,8 @@ from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
-from crm.core.ids import parse_uuid
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.paging import after, check_limit
 from crm.core.records import repository as repo
 from crm.core.records.model import Record
 from crm.core.records.service import context, get_record, require_reach
@@ -225,8 +225,7 @@ async def list_links(
         other = source
         here, there = record_links.c.to_id, record_links.c.from_id
     principal.require_scope(other.key, "list")
-    if not 1 <= limit <= MAX_LINKS:
-        raise ValidationFailed.of([FieldError("limit", f"must be 1 to {MAX_LINKS}")])
+    check_limit(limit, MAX_LINKS)
     mine = (
         record_links.c.workspace_id == principal.workspace_id,
         record_links.c.field_id == f.id,
@@ -243,17 +242,9 @@ async def list_links(
         .where(repo.scoped(principal, other), *mine)
     )
     if cursor is not None:
-        wanted = parse_uuid(cursor)
-        after = None
-        if wanted is not None:
-            after = await conn.scalar(
-                sa.select(record_links.c.id)
-                .join(records, there == records.c.id)
-                .where(*mine, records.c.uuid == wanted)
-            )
-        if after is None:
-            raise ValidationFailed.of([FieldError("cursor", "is not a record linked here")])
-        select = select.where(record_links.c.id > after)
+        keys = sa.select(record_links.c.id).join(records, there == records.c.id).where(*mine)
+        last = await after(conn, keys, records.c.uuid, cursor)
+        select = select.where(record_links.c.id > last.id)
     rows = (await conn.execute(select.order_by(record_links.c.id).limit(limit + 1))).all()
     page = [
         Link(f, repo.to_record(other, r), r.attributes, r.linked_at, r.link_updated_at)
