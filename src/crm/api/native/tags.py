@@ -45,12 +45,22 @@ async def delete_tag(tag: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get(ON_RECORD, summary="A record's tags")
-async def record_tags(object: str, record: str, request: Request) -> Response:
+@router.get(ON_RECORD, summary="A record's tags by name")
+async def record_tags(
+    object: str,
+    record: str,
+    request: Request,
+    asked: Page = Depends(paging(tags.TAG_PAGE, tags.MAX_TAG_PAGE)),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await tags.tags_on(conn, p, object, record)
+        page = await tags.tags_on(conn, p, object, record, **asked.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.tag(meta, t, counted=False) for t in found]})
+    return json_response(
+        {
+            "data": [render.tag(meta, t, counted=False) for t in page.tags],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @router.put(f"{ON_RECORD}/{{tag}}", status_code=204, summary="Tag a record (idempotent)")

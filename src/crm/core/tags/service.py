@@ -6,8 +6,6 @@ idempotent, and each change appends an event; deleting a tag takes it off every 
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -23,10 +21,10 @@ from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.limits import MAX_NEW_TAGS
 from crm.core.metadata.service import metadata_for
+from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
-from crm.core.storable import unstorable
 from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import record_tags, records, tags
 
@@ -82,17 +80,31 @@ class TagPage(NamedTuple):
     next_cursor: str | None
 
 
-def _after(cursor: str | None) -> str | None:
-    """The folded name a cursor of :func:`list_tags` resumes after; 422 if it is none."""
-    if cursor is None:
-        return None
-    try:
-        name_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error):
-        name_key = ""
-    if not name_key or unstorable(name_key) is not None:
-        raise ValidationFailed.of([FieldError("cursor", "is not a cursor of this listing")])
-    return name_key
+async def _page(
+    conn: AsyncConnection,
+    principal: Principal,
+    record_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """A page of tag rows by name (of one record's when ``record_id``), and the id of its
+    last tag when more follow."""
+    check_limit(limit, MAX_TAG_PAGE)
+
+    def over(*columns: Any) -> sa.Select[Any]:
+        select = sa.select(*columns).where(tags.c.workspace_id == principal.workspace_id)
+        if record_id is None:
+            return select
+        return select.join(record_tags, record_tags.c.tag_id == tags.c.id).where(
+            record_tags.c.record_id == record_id
+        )
+
+    select = over(tags)
+    if cursor is not None:
+        last = await after(conn, over(tags.c.name_key), tags.c.uuid, cursor)
+        select = select.where(tags.c.name_key > last.name_key)
+    rows = (await conn.execute(select.order_by(tags.c.name_key).limit(limit + 1))).all()
+    return rows[:limit], str(rows[limit - 1].uuid) if len(rows) > limit else None
 
 
 async def list_tags(
@@ -102,16 +114,10 @@ async def list_tags(
     limit: int = TAG_PAGE,
     cursor: str | None = None,
 ) -> TagPage:
-    """A page of the workspace's tags by name, each with how many live records carry it."""
+    """A page of the workspace's tags by name, each with how many live records carry it;
+    ``cursor`` is the last tag of the page before."""
     principal.require_scope("tag", "list")
-    if not 1 <= limit <= MAX_TAG_PAGE:
-        raise ValidationFailed.of([FieldError("limit", f"must be 1 to {MAX_TAG_PAGE}")])
-    after = _after(cursor)
-    select = sa.select(tags).where(tags.c.workspace_id == principal.workspace_id)
-    if after is not None:
-        select = select.where(tags.c.name_key > after)
-    rows = (await conn.execute(select.order_by(tags.c.name_key).limit(limit + 1))).all()
-    page = rows[:limit]
+    page, next_cursor = await _page(conn, principal, None, limit, cursor)
     counts: dict[int, int] = {}
     if page:
         counted = await conn.execute(
@@ -125,11 +131,7 @@ async def list_tags(
             .group_by(record_tags.c.tag_id)
         )
         counts = {tag_id: n for tag_id, n in counted.all()}
-    more = len(rows) > limit
-    return TagPage(
-        [_tag(r, counts.get(r.id, 0)) for r in page],
-        base64.urlsafe_b64encode(page[-1].name_key.encode()).decode().rstrip("=") if more else None,
-    )
+    return TagPage([_tag(r, counts.get(r.id, 0)) for r in page], next_cursor)
 
 
 async def get_tag(
@@ -279,12 +281,19 @@ async def untag_record(
 
 
 async def tags_on(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
-) -> list[Tag]:
-    """The tags of a record the caller can see."""
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    limit: int = TAG_PAGE,
+    cursor: str | None = None,
+) -> TagPage:
+    """A page of the tags of a record the caller can see, by name."""
     record = await get_record(conn, principal, object_key, ref)
     principal.require_scope("tag", "list")
-    return (await tags_of(conn, principal.workspace_id, [record.id]))[record.id]
+    page, next_cursor = await _page(conn, principal, record.id, limit, cursor)
+    return TagPage([_tag(r) for r in page], next_cursor)
 
 
 async def tags_of(
