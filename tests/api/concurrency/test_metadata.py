@@ -3,6 +3,8 @@ definition once the change has committed."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 
 from tests.api.concurrency.conftest import API, at_once, statuses
@@ -26,9 +28,7 @@ async def _field(client: httpx.AsyncClient, auth: dict[str, str], type_: str) ->
 async def _contacts(client: httpx.AsyncClient, auth: dict[str, str]) -> list[str]:
     made = []
     for i in range(RECORDS):
-        answer = await client.post(
-            CONTACTS, json={"fields": {"first_name": f"P{i}"}}, headers=auth
-        )
+        answer = await client.post(CONTACTS, json={"fields": {"first_name": f"P{i}"}}, headers=auth)
         assert answer.status_code == 201, answer.text
         made.append(str(answer.json()["id"]))
     return made
@@ -43,19 +43,32 @@ async def _scores(client: httpx.AsyncClient, auth: dict[str, str], ids: list[str
     return found
 
 
-async def test_a_field_deleted_during_writes_leaves_no_value_behind(
-    client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str]
-) -> None:
+async def _writes_around(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    change: Callable[[], Awaitable[httpx.Response]],
+    value: Callable[[int], str],
+) -> tuple[list[str], list[httpx.Response]]:
+    """Records with a text ``score``, written ``WRITES`` times at once with ``change`` of the
+    field sent in the middle; the records' ids and the answers (the change's in the middle)."""
     await _field(client, auth, "text")
     ids = await _contacts(client, auth)
 
-    def send(i: int) -> object:
+    def send(i: int) -> Awaitable[httpx.Response]:
         if i == WRITES // 2:
-            return client.delete(f"{FIELDS}/score", headers=auth)
-        body = {"fields": {"score": f"s{i}"}}
+            return change()
+        body = {"fields": {"score": value(i)}}
         return client.patch(f"{CONTACTS}/{ids[i % RECORDS]}", json=body, headers=auth)
 
-    answers = await at_once(WRITES, send)  # type: ignore[arg-type]
+    return ids, await at_once(WRITES, send)
+
+
+async def test_a_field_deleted_during_writes_leaves_no_value_behind(
+    client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str]
+) -> None:
+    ids, answers = await _writes_around(
+        client, auth, lambda: client.delete(f"{FIELDS}/score", headers=auth), lambda i: f"s{i}"
+    )
     assert answers[WRITES // 2].status_code == 204
     assert set(statuses(answers)) <= {200, 204, 422}
     await _field(client, auth, "number")
@@ -65,16 +78,12 @@ async def test_a_field_deleted_during_writes_leaves_no_value_behind(
 async def test_a_field_retyped_during_writes_holds_only_values_of_its_new_type(
     client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str]
 ) -> None:
-    await _field(client, auth, "text")
-    ids = await _contacts(client, auth)
-
-    def send(i: int) -> object:
-        if i == WRITES // 2:
-            return client.patch(f"{FIELDS}/score", json={"type": "number"}, headers=auth)
-        body = {"fields": {"score": str(i)}}
-        return client.patch(f"{CONTACTS}/{ids[i % RECORDS]}", json=body, headers=auth)
-
-    answers = await at_once(WRITES, send)  # type: ignore[arg-type]
+    ids, answers = await _writes_around(
+        client,
+        auth,
+        lambda: client.patch(f"{FIELDS}/score", json={"type": "number"}, headers=auth),
+        str,
+    )
     assert answers[WRITES // 2].status_code == 200, answers[WRITES // 2].text
     assert statuses(answers) == {200: WRITES}
     scores = await _scores(client, auth, ids)
