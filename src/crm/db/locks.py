@@ -27,7 +27,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["ADDRESSES", "FEW", "FIELD_VALUES", "hold_metadata", "hold_values", "lock_key"]
+__all__ = [
+    "ADDRESSES",
+    "FEW",
+    "FIELD_VALUES",
+    "hold_metadata",
+    "hold_values",
+    "is_transient",
+    "lock_key",
+]
+
+#: SQLSTATEs of a transaction the server aborted only because of others: a deadlock victim
+#: and a serialisation failure. Run again, it can succeed.
+TRANSIENT = frozenset({"40P01", "40001"})
 
 #: Values of one group a writer locks one by one; past this it locks the whole group.
 FEW = 64
@@ -84,3 +96,9 @@ async def hold_metadata(conn: AsyncConnection, workspace_id: int, *, exclusive: 
     relies on it, exclusive for a change to it. Take it before any other lock."""
     take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     await conn.execute(sa.text(f"SELECT {take}(:k)"), {"k": lock_key("metadata", workspace_id)})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` aborted a transaction that can simply run again (see TRANSIENT)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in TRANSIENT
