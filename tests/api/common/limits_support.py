@@ -45,3 +45,22 @@ def assert_throttled(answer: httpx.Response) -> int:
     assert seconds >= 1
     assert f"retry after {seconds} s" in answer.text
     return seconds
+
+
+async def refusals(
+    engine: AsyncEngine, database_url: str, key: str, path: str, store: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """``GET path`` refused twice: once for ``key`` past a burst of one, once for an
+    address past one failed authentication."""
+    limits = {"rate_limit": 0.01, "rate_burst": 1, "auth_failures": 1, "auth_failure_window": 60}
+    app = limited_app(engine, database_url, rate_limit_store=store, **limits)
+    async with calling(app, some_address()) as client:
+        auth = {"Authorization": f"Bearer {key}"}
+        assert (await client.get(path, headers=auth)).status_code == 200
+        by_key = await client.get(path, headers=auth)
+    async with calling(app, some_address()) as client:
+        assert (await client.get(path)).status_code == 401
+        by_address = await client.get(path)
+    assert_throttled(by_key)
+    assert_throttled(by_address)
+    return by_key, by_address
