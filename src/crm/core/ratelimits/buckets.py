@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm.db.engine import transaction
 from crm.db.schema import rate_buckets
 
 #: How often, at most, a process forgets idle buckets.
@@ -104,13 +104,15 @@ class DatabaseBuckets:
     async def take(self, name: str, rate: Rate) -> float:
         now = self.clock()
         self._horizon = max(self._horizon, rate.refill_seconds)
-        async with transaction(self.engine, write=True) as conn:
-            found = (await conn.execute(_take(conn.dialect.name, name, rate, now))).one()
-            if now - self._swept >= SWEEP_SECONDS:
-                self._swept = now
-                await conn.execute(
-                    sa.delete(rate_buckets).where(rate_buckets.c.stamp < now - self._horizon)
-                )
+        async with self.engine.connect() as conn, _unsynced(conn):
+            await conn.execution_options(crm_write=True)
+            async with conn.begin():
+                found = (await conn.execute(_take(conn.dialect.name, name, rate, now))).one()
+                if now - self._swept >= SWEEP_SECONDS:
+                    self._swept = now
+                    await conn.execute(
+                        sa.delete(rate_buckets).where(rate_buckets.c.stamp < now - self._horizon)
+                    )
         return 0.0 if found.taken else rate.wait(found.tokens)
 
     async def wait(self, name: str, rate: Rate) -> float:
@@ -127,6 +129,26 @@ class DatabaseBuckets:
         if found is None:
             return 0.0
         return rate.wait(rate.refilled(found.tokens, self.clock() - found.stamp))
+
+
+@asynccontextmanager
+async def _unsynced(conn: AsyncConnection) -> AsyncIterator[None]:
+    """On SQLite, commits inside that do not wait for the disk.
+
+    A bucket lost to a power cut only refills, and an fsync per request would cost more
+    than the request (ADR 0006). ``NORMAL`` still syncs checkpoints, which carry every
+    connection's durable commits into the database file; ``FULL`` is restored after.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        await raw.execute("PRAGMA synchronous=FULL")
 
 
 def _take(dialect: str, name: str, rate: Rate, now: float) -> sa.Insert:
