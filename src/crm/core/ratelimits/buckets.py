@@ -104,20 +104,18 @@ class DatabaseBuckets:
     async def take(self, name: str, rate: Rate) -> float:
         now = self.clock()
         self._horizon = max(self._horizon, rate.refill_seconds)
-        async with self.engine.connect() as conn, _unsynced(conn):
-            await conn.execution_options(crm_write=True)
-            async with conn.begin():
-                found = (await conn.execute(_take(conn.dialect.name, name, rate, now))).one()
-                if now - self._swept >= SWEEP_SECONDS:
-                    self._swept = now
-                    await conn.execute(
-                        sa.delete(rate_buckets).where(rate_buckets.c.stamp < now - self._horizon)
-                    )
+        async with _statements(self.engine, write=True) as conn:
+            found = (await conn.execute(_take(conn.dialect.name, name, rate, now))).one()
+            if now - self._swept >= SWEEP_SECONDS:
+                self._swept = now
+                await conn.execute(
+                    sa.delete(rate_buckets).where(rate_buckets.c.stamp < now - self._horizon)
+                )
         return 0.0 if found.taken else rate.wait(found.tokens)
 
     async def wait(self, name: str, rate: Rate) -> float:
         self._horizon = max(self._horizon, rate.refill_seconds)
-        async with self.engine.connect() as conn:
+        async with _statements(self.engine, write=False) as conn:
             found = (
                 await conn.execute(
                     sa.select(rate_buckets.c.tokens, rate_buckets.c.stamp).where(
@@ -125,30 +123,40 @@ class DatabaseBuckets:
                     )
                 )
             ).first()
-            await conn.rollback()
         if found is None:
             return 0.0
         return rate.wait(rate.refilled(found.tokens, self.clock() - found.stamp))
 
 
 @asynccontextmanager
-async def _unsynced(conn: AsyncConnection) -> AsyncIterator[None]:
-    """On SQLite, commits inside that do not wait for the disk.
+async def _statements(engine: AsyncEngine, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    """A connection for bucket statements, each of which is atomic by itself.
 
-    A bucket lost to a power cut only refills, and an fsync per request would cost more
-    than the request (ADR 0006). ``NORMAL`` still syncs checkpoints, which carry every
-    connection's durable commits into the database file; ``FULL`` is restored after.
+    On PostgreSQL in autocommit, so a statement is one round trip, without BEGIN and
+    COMMIT. On SQLite in a transaction (taking the write lock first when ``write``) whose
+    commit does not wait for the disk: a bucket lost to a power cut only refills, and an
+    fsync per request would cost more than the request (ADR 0006). ``NORMAL`` still syncs
+    checkpoints, which carry every connection's durable commits into the database file;
+    the connection is back to ``FULL`` before anything else uses it.
     """
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    await raw.execute("PRAGMA synchronous=NORMAL")
-    try:
-        yield
-    finally:
-        await raw.execute("PRAGMA synchronous=FULL")
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+            return
+        await conn.execution_options(crm_write=write)
+        if not write:
+            async with conn.begin():
+                yield conn
+            return
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            await raw.execute("PRAGMA synchronous=FULL")
 
 
 def _take(dialect: str, name: str, rate: Rate, now: float) -> sa.Insert:
