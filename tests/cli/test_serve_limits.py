@@ -8,7 +8,9 @@ import http.client
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from crm.cli.main import app
 from crm.core.auth.credentials import key_digest
 from crm.db.engine import transaction
 from crm.db.schema import rate_buckets
@@ -44,3 +46,9 @@ async def test_a_keys_burst_is_counted_where_every_process_sees_it(
         statuses = [_status(port, ws.key) for _ in range(8)]
     assert statuses == [200] * 5 + [429] * 3
     assert await _bucket_stored(ws) is in_database
+
+
+def test_an_unknown_store_is_refused_before_serving() -> None:
+    done = CliRunner().invoke(app, ["serve"], env={"CRM_RATE_LIMIT_STORE": "redis"})
+    assert done.exit_code == 1
+    assert "CRM_RATE_LIMIT_STORE must be one of memory, database" in done.output
