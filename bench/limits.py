@@ -83,9 +83,6 @@ async def main(opts: Options) -> dict[str, Any]:
             "an address's failures, read from the database": lambda: database.wait(
                 "auth:127.0.0.1", UNMET
             ),
-            "both in one, in the database (admit)": lambda: database.admit(
-                ("auth:127.0.0.1", UNMET), ("key:k", UNMET)
-            ),
             **{
                 f"GET one contact, limits {s}": (lambda a=a: call(a, scope))
                 for s, a in apps.items()

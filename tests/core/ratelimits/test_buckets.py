@@ -117,27 +117,5 @@ async def test_a_take_leaves_its_connection_as_it_found_it(database_url: str, di
         await own.dispose()
 
 
-async def test_admit_takes_only_past_a_guard_that_holds_a_token(
-    clocked: tuple[Buckets, Clock],
-) -> None:
-    buckets, _ = clocked
-    guard, name, slow = _name(), _name(), Rate(per_second=0.01, burst=1)
-    assert await buckets.admit((guard, slow), (name, TWO_PER_SECOND)) == (0, 0)
-    assert await buckets.take(guard, slow) == 0  # the guard's one token: admit took none
-    blocked, limited = await buckets.admit((guard, slow), (name, TWO_PER_SECOND))
-    assert blocked == pytest.approx(100)
-    assert limited == 0
-    assert [await buckets.take(name, TWO_PER_SECOND) for _ in range(3)] == [0, 0, 0.5]
-    assert (await buckets.admit(None, (name, TWO_PER_SECOND)))[1] == pytest.approx(0.5)
-    assert await buckets.admit(None, None) == (0, 0)
-
-
-async def test_concurrent_admits_take_exactly_the_burst(engine: AsyncEngine) -> None:
-    one, two = DatabaseBuckets(engine), DatabaseBuckets(engine)
-    guard, take = (_name(), Rate(1, 1)), (_name(), Rate(per_second=0.0001, burst=25))
-    answers = await asyncio.gather(*(b.admit(guard, take) for b in [one, two] * 30))
-    assert sum(1 for a in answers if a == (0, 0)) == 25
-
-
 def test_retry_after_is_whole_seconds_rounded_up() -> None:
     assert [retry_after(w) for w in (0.001, 1.0, 1.01, 59.5)] == [1, 1, 2, 60]

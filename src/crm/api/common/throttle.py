@@ -54,21 +54,17 @@ class Throttle:
             await self.app(scope, receive, send)
             return
         address = client_address(scope, self.trusted)
-        key = presented_key(scope)
-        guard = (f"auth:{address}", self.per_address) if self.per_address.on else None
-        take = (
-            (f"key:{key_digest(key).hex()}", self.per_key)
-            if key is not None and self.per_key.on
-            else None
-        )
-        if guard is not None or take is not None:
-            blocked, limited = await self.buckets.admit(guard, take)
-            if blocked:
+        if self.per_address.on:
+            wait = await self.buckets.wait(f"auth:{address}", self.per_address)
+            if wait:
                 message = "Too many failed authentications from your address"
-                await self._refuse(scope, send, blocked, message)
+                await self._refuse(scope, send, wait, message)
                 return
-            if limited:
-                await self._refuse(scope, send, limited, "Too many requests with this API key")
+        key = presented_key(scope)
+        if key is not None and self.per_key.on:
+            wait = await self.buckets.take(f"key:{key_digest(key).hex()}", self.per_key)
+            if wait:
+                await self._refuse(scope, send, wait, "Too many requests with this API key")
                 return
         status = 0
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,10 +48,6 @@ class Rate:
         return min(float(self.burst), tokens + max(elapsed, 0.0) * self.per_second)
 
 
-#: A bucket's name and its rate.
-Bucket = tuple[str, Rate]
-
-
 class Buckets(Protocol):
     """Where the buckets live."""
 
@@ -60,20 +56,6 @@ class Buckets(Protocol):
 
     async def wait(self, name: str, rate: Rate) -> float:
         """The seconds to wait until ``name`` holds a token, taking none (0: it holds one)."""
-
-    async def admit(self, guard: Bucket | None, take: Bucket | None) -> tuple[float, float]:
-        """Take a token from ``take`` unless ``guard`` holds none: the seconds to wait for
-        ``guard`` (when not 0, nothing was taken), then for ``take``."""
-
-
-async def _admit_in_turn(
-    buckets: Buckets, guard: Bucket | None, take: Bucket | None
-) -> tuple[float, float]:
-    """:meth:`Buckets.admit` as a wait, then a take."""
-    waited = await buckets.wait(*guard) if guard is not None else 0.0
-    if waited or take is None:
-        return waited, 0.0
-    return 0.0, await buckets.take(*take)
 
 
 class MemoryBuckets:
@@ -98,9 +80,6 @@ class MemoryBuckets:
 
     async def wait(self, name: str, rate: Rate) -> float:
         return rate.wait(self._tokens(name, rate, self.clock())) if name in self._held else 0.0
-
-    async def admit(self, guard: Bucket | None, take: Bucket | None) -> tuple[float, float]:
-        return await _admit_in_turn(self, guard, take)
 
     def _sweep(self, now: float) -> None:
         if now - self._swept < SWEEP_SECONDS:
@@ -148,22 +127,6 @@ class DatabaseBuckets:
             return 0.0
         return rate.wait(rate.refilled(found.tokens, self.clock() - found.stamp))
 
-    async def admit(self, guard: Bucket | None, take: Bucket | None) -> tuple[float, float]:
-        if guard is None or take is None or self.engine.dialect.name != "postgresql":
-            return await _admit_in_turn(self, guard, take)
-        guard_rate, rate = guard[1], take[1]
-        now = self.clock()
-        self._horizon = max(self._horizon, rate.refill_seconds, guard_rate.refill_seconds)
-        async with _statements(self.engine, write=True) as conn:
-            found = (await conn.execute(_admit(guard, take, now))).one()
-        if found.guard_tokens is not None:
-            waited = guard_rate.wait(
-                guard_rate.refilled(found.guard_tokens, now - found.guard_stamp)
-            )
-            if waited:
-                return waited, 0.0
-        return 0.0, 0.0 if found.taken else rate.wait(found.tokens)
-
 
 @asynccontextmanager
 async def _statements(engine: AsyncEngine, *, write: bool) -> AsyncIterator[AsyncConnection]:
@@ -196,60 +159,25 @@ async def _statements(engine: AsyncEngine, *, write: bool) -> AsyncIterator[Asyn
             await raw.execute("PRAGMA synchronous=FULL")
 
 
-def _refilled(tokens: Any, stamp: Any, rate: Rate, now: float) -> Any:
-    """SQL for a bucket's tokens at ``now``; a stamp ahead of ``now`` refills nothing."""
-    grown = tokens + sa.case((stamp < now, now - stamp), else_=0.0) * rate.per_second
-    return sa.case((grown > rate.burst, float(rate.burst)), else_=grown)
-
-
-def _taking(insert: Any, rate: Rate, now: float) -> Any:
-    """``insert`` (a new, full bucket less one token) on an existing bucket instead: its
-    refill to ``now``, less a token if it then holds one; returning what it holds."""
-    b = rate_buckets.c
-    refilled = _refilled(b.tokens, b.stamp, rate, now)
-    has_one = refilled >= 1
-    return insert.on_conflict_do_update(
-        index_elements=[b.name],
-        set_={
-            "tokens": sa.case((has_one, refilled - 1), else_=refilled),
-            "taken": has_one,
-            "stamp": sa.case((b.stamp < now, now), else_=b.stamp),
-        },
-    ).returning(b.tokens, b.taken)
-
-
-def _take(dialect: str, name: str, rate: Rate, now: float) -> Any:
+def _take(dialect: str, name: str, rate: Rate, now: float) -> sa.Insert:
     """The one statement that refills ``name`` to ``now`` and takes a token if it holds one."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_buckets)
-    return _taking(
-        insert.values(name=name, tokens=float(rate.burst) - 1, stamp=now, taken=True), rate, now
-    )
-
-
-def _admit(guard: Bucket, take: Bucket, now: float) -> Any:
-    """One PostgreSQL statement for :meth:`Buckets.admit`: reads the guard's row and, when
-    the guard holds a token, takes one from ``take`` as :func:`_take` does."""
-    (guard_name, guard_rate), (name, rate) = guard, take
     b = rate_buckets.c
-    held = sa.select(b.tokens, b.stamp).where(b.name == guard_name).cte("held")
-    empty = sa.select(held.c.tokens).where(
-        _refilled(held.c.tokens, held.c.stamp, guard_rate, now) < 1
-    )
-    fresh = sa.select(
-        sa.literal(name, sa.String),
-        sa.literal(float(rate.burst) - 1, sa.Float),
-        sa.literal(now, sa.Float),
-        sa.true(),
-    ).where(~sa.exists(empty))
-    insert = postgresql.insert(rate_buckets).from_select(
-        ["name", "tokens", "stamp", "taken"], fresh
-    )
-    took = _taking(insert, rate, now).cte("took")
-    return sa.select(
-        sa.select(held.c.tokens).scalar_subquery().label("guard_tokens"),
-        sa.select(held.c.stamp).scalar_subquery().label("guard_stamp"),
-        sa.select(took.c.tokens).scalar_subquery().label("tokens"),
-        sa.select(took.c.taken).scalar_subquery().label("taken"),
+    elapsed = sa.case((b.stamp < now, now - b.stamp), else_=0.0)
+    grown = b.tokens + elapsed * rate.per_second
+    refilled = sa.case((grown > rate.burst, float(rate.burst)), else_=grown)
+    has_one = refilled >= 1
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_buckets)
+    return (
+        insert.values(name=name, tokens=float(rate.burst) - 1, stamp=now, taken=True)
+        .on_conflict_do_update(
+            index_elements=[b.name],
+            set_={
+                "tokens": sa.case((has_one, refilled - 1), else_=refilled),
+                "taken": has_one,
+                "stamp": sa.case((b.stamp < now, now), else_=b.stamp),
+            },
+        )
+        .returning(b.tokens, b.taken)
     )
 
 
