@@ -120,6 +120,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+async def send_early(
+    send: Any, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Answer with a JSON ``body`` from middleware, before any handler runs."""
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*head, *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
 #: Room for a multipart body's boundaries and small fields around an uploaded file.
 UPLOAD_SLACK = 64 * 1024
 
@@ -180,17 +189,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
         body = self.render(scope["path"], 413, f"The request body exceeds {limit} bytes")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_early(send, 413, body)
 
 
 class JsonByDefault:
