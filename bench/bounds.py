@@ -20,7 +20,13 @@ import httpx
 
 from crm.api.app import create_app
 from crm.core.intake.service import MAX_BATCH
-from crm.core.limits import MAX_ATTACHED_PER_REQUEST, MAX_NEW_TAGS, MAX_TAGS_PER_ITEM
+from crm.core.limits import (
+    MAX_ATTACHED_PER_REQUEST,
+    MAX_IDENTITIES_PER_ITEM,
+    MAX_NEW_TAGS,
+    MAX_NOTES_PER_ITEM,
+    MAX_TAGS_PER_ITEM,
+)
 from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
 from crm.db.migrate import upgrade
@@ -36,11 +42,12 @@ def batches(items: int) -> dict[str, list[dict[str, Any]]]:
     per-request bound at once (tags, new tags, notes, identities); leads at the per-record
     tag bound up to the request's."""
     tags = [f"tag {t}" for t in range(MAX_NEW_TAGS)]
-    share = max(1, MAX_ATTACHED_PER_REQUEST // items)
+    per_record = min(MAX_TAGS_PER_ITEM, MAX_NOTES_PER_ITEM, MAX_IDENTITIES_PER_ITEM)
+    share = max(1, min(MAX_ATTACHED_PER_REQUEST // items, per_record))
     heavy = MAX_ATTACHED_PER_REQUEST // MAX_TAGS_PER_ITEM
     return {
         "nothing else": [_lead(i, {}) for i in range(items)],
-        f"{MAX_ATTACHED_PER_REQUEST} tag links ({MAX_NEW_TAGS} new), notes and identities": [
+        f"{min(items * share, MAX_ATTACHED_PER_REQUEST)} tag links ({MAX_NEW_TAGS} new), notes, identities": [
             _lead(
                 i + items,
                 {
