@@ -44,10 +44,11 @@ def batches(items: int) -> dict[str, list[dict[str, Any]]]:
     tags = [f"tag {t}" for t in range(MAX_NEW_TAGS)]
     per_record = min(MAX_TAGS_PER_ITEM, MAX_NOTES_PER_ITEM, MAX_IDENTITIES_PER_ITEM)
     share = max(1, min(MAX_ATTACHED_PER_REQUEST // items, per_record))
+    attached = min(items * share, MAX_ATTACHED_PER_REQUEST)
     heavy = MAX_ATTACHED_PER_REQUEST // MAX_TAGS_PER_ITEM
     return {
         "nothing else": [_lead(i, {}) for i in range(items)],
-        f"{min(items * share, MAX_ATTACHED_PER_REQUEST)} tag links ({MAX_NEW_TAGS} new), notes, identities": [
+        f"{attached} tag links ({MAX_NEW_TAGS} new), notes, identities": [
             _lead(
                 i + items,
                 {
