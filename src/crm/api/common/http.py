@@ -19,6 +19,7 @@ from starlette.responses import Response
 from crm.core.auth.principal import Principal
 from crm.core.auth.service import authenticate, record_key_use
 from crm.core.errors import CRMError
+from crm.core.storable import require_storable
 from crm.db.engine import transaction
 
 
@@ -92,14 +93,17 @@ def require_json(request: Request, accepted: str = "JSON") -> None:
 
 
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body; MalformedBody (400) when it does not parse."""
+    """The parsed JSON body; MalformedBody (400) when it does not parse, ValidationFailed
+    (422) naming the field when it holds what cannot be stored or nests too deeply."""
     raw = await request.body()
     if not raw.strip():
         raise MalformedBody("A JSON body is required")
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise MalformedBody() from None
+    require_storable(parsed)
+    return parsed
 
 
 def _default(value: Any) -> Any:
