@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from crm import __version__
 from crm.api import flownally, leadflip
+from crm.api.common.face import mount
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
 from crm.api.common.openapi import complete, document
 from crm.api.flownally import errors as flownally_errors
@@ -84,7 +85,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     app.state.engine, app.state.settings = engine, settings
     for path, (face, _) in faces.items():
         face.state.engine, face.state.settings = engine, settings
-        app.mount(path, face)
+        mount(app, path, face)
     install(app)
     for module in (
         objects,

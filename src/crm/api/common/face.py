@@ -6,6 +6,7 @@ The server mounts each face at its base path; the face serves its document at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -13,11 +14,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
 from crm import __version__
 from crm.api.common.openapi import document, serve_document
 
-__all__ = ["create_face"]
+__all__ = ["create_face", "mount"]
 
 
 def create_face(
@@ -57,3 +59,15 @@ def create_face(
         return get_swagger_ui_html(openapi_url=f"{base}/openapi.json", title=title)
 
     return face
+
+
+def mount(app: FastAPI, base: str, face: FastAPI) -> None:
+    """Serve ``face`` under ``base``, for every path below it.
+
+    Starlette's mount matches the rest of the path with ``.*``, which stops at an encoded
+    newline (``%0A``); such a path then fell through to the native API and was answered in
+    the native error shape. Matching across newlines keeps it the face's.
+    """
+    route = Mount(base, app=face)
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    app.router.routes.append(route)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 
-__all__ = ["ERRORS", "WRITE_ERRORS", "complete", "document", "serve_document"]
+__all__ = ["ERRORS", "WRITE_ERRORS", "complete", "document", "json_body", "serve_document"]
 
 #: What each error status means, the same on every face.
 _MEANINGS = {
@@ -53,6 +53,30 @@ _HEADERS = {
         }
     },
 }
+
+
+def json_body(
+    properties: dict[str, Any],
+    *,
+    required: Iterable[str] = (),
+    free_form: bool = False,
+    forms: bool = False,
+) -> dict[str, Any]:
+    """The ``openapi_extra`` of an operation that reads its JSON object body by hand.
+
+    ``free_form`` bodies take keys beyond ``properties`` (intake matches them to fields);
+    ``forms`` bodies may also come URL-encoded or as multipart form data.
+    """
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": free_form,
+    }
+    media = ["application/json"]
+    if forms:
+        media += ["application/x-www-form-urlencoded", "multipart/form-data"]
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}}
 
 
 def _error_answers(statuses: Iterable[int], schema_ref: dict[str, str]) -> dict[str, Any]:
