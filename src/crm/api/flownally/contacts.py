@@ -36,7 +36,10 @@ ORDERS = {
 LIST_PARAMS = {"cursor": "pageToken", "q": "search", "limit": "pageSize"}
 _TEXT = {"type": ["string", "null"]}
 #: A contact's changes as the document describes them: every attribute optional.
-_CHANGES = {"name": _TEXT, "customFields": {"type": "object", "additionalProperties": _TEXT}}
+_CHANGES = {
+    "name": _TEXT,
+    "customFields": {"type": ["object", "null"], "additionalProperties": _TEXT},
+}
 #: A new contact: its changes and a phone, which also becomes its WhatsApp identity.
 _CONTACT = {**_CHANGES, "phone": {**_TEXT, "description": "E.164, e.g. +48123456789"}}
 

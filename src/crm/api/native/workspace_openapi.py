@@ -13,8 +13,9 @@ from typing import Any
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
-    "text": {"type": "string", "maxLength": 2000},
-    "long_text": {"type": "string", "maxLength": 100000},
+    # a number sent to a text field is stored as its text
+    "text": {"type": ["string", "number"], "maxLength": 2000},
+    "long_text": {"type": ["string", "number"], "maxLength": 100000},
     "number": {"type": "number"},
     "currency": {"type": "number"},
     "date": {"type": "string", "format": "date"},
@@ -49,7 +50,10 @@ def field_schema(meta: WorkspaceMeta, f: FieldMeta) -> dict[str, Any]:
     else:
         schema = dict(_SCHEMAS[f.type])
     # OpenAPI 3.1 has no ``nullable``: null (which clears a field) is one more type and value
-    schema["type"] = [schema["type"], "null"]
+    if "format" in schema:  # an empty string clears a field as null does
+        return {"anyOf": [schema, {"enum": ["", None]}], "title": f.label}
+    kinds = schema["type"]
+    schema["type"] = [*kinds, "null"] if isinstance(kinds, list) else [kinds, "null"]
     if "enum" in schema:
         schema["enum"] = [*schema["enum"], None]
     return {**schema, "title": f.label}
