@@ -10,20 +10,28 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount
 
 __all__ = ["error_headers", "methods_serving"]
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
 
 def methods_serving(request: Request) -> set[str]:
-    """Every method some route of the request's app serves at the request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match is not Match.NONE:
-                methods |= route.methods
-    return methods
+    """Every method some route of the request's app serves at the request's path.
+
+    Each method is tried against the app's routes as a request of that method would be, so
+    routes of included routers count too, however the framework nests them.
+    """
+    return {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+            if not isinstance(route, Mount)
+        )
+    }
 
 
 def error_headers(request: Request, exc: HTTPException) -> dict[str, str]:
