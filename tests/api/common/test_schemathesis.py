@@ -5,6 +5,10 @@ document with an owner key and checks every operation's answers against it: stat
 content types, headers, bodies, ``Allow`` on 405, refusing what the document forbids,
 accepting what it allows, authentication and the stateful links. Quick mode: a few
 examples per operation and a fixed seed, so a run is repeatable and short.
+
+It runs against PostgreSQL (about 90 s here; the documents are the same on both databases
+and PostgreSQL refuses more input, such as NUL characters), so CI runs it once; set
+``CRM_SCHEMATHESIS=1`` to run it on SQLite too.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ CRM = str(Path(sys.executable).with_name("crm"))
 #: Examples per operation and phase; the seed keeps runs repeatable.
 MAX_EXAMPLES = os.environ.get("CRM_SCHEMATHESIS_EXAMPLES", "5")
 SEED = "1"
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("CRM_TEST_DATABASE_URL", "").startswith("postgresql")
+    and os.environ.get("CRM_SCHEMATHESIS") != "1",
+    reason="runs once in CI, on PostgreSQL; CRM_SCHEMATHESIS=1 runs it here",
+)
 
 DOCUMENTS = ["/openapi.json", "/leadflip/api/openapi.json", "/flownally/v1/openapi.json"]
 
