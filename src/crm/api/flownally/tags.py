@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body
+from crm.api.common.openapi import json_body, words
 from crm.api.flownally import render
 from crm.api.flownally.ids import core_id
 from crm.api.flownally.transport import object_body, read, write
@@ -29,9 +29,7 @@ async def list_tags(request: Request) -> Response:
 @router.post(
     "/tags",
     status_code=201,
-    openapi_extra=json_body(
-        {"name": {"type": "string", "minLength": 1, "maxLength": 100}}, required=["name"]
-    ),
+    openapi_extra=json_body({"name": {"type": "string", **words(100)}}, required=["name"]),
 )
 async def create_tag(request: Request) -> Response:
     async with write(request) as (conn, p):

@@ -6,7 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm.api.common.openapi import words
+from crm.core.auth.principal import SCOPE
 from crm.core.storable import unstorable
+
+#: Facets of labels and names, as the core checks them.
+LABEL = words(200)
 
 
 class Body(BaseModel):
@@ -34,16 +39,16 @@ class DuplicatesIn(Body):
 
 class ObjectIn(Body):
     key: str = Field(examples=["property"])
-    label: str = Field(examples=["Property"])
-    plural_label: str | None = None
+    label: str = Field(examples=["Property"], json_schema_extra=LABEL)
+    plural_label: str | None = Field(None, json_schema_extra=LABEL)
     display_fields: list[str] = []
     fields: list[dict[str, Any]] = []
     duplicates: DuplicatesIn | None = None
 
 
 class ObjectPatch(Body):
-    label: str | None = None
-    plural_label: str | None = None
+    label: str | None = Field(None, json_schema_extra=LABEL)
+    plural_label: str | None = Field(None, json_schema_extra=LABEL)
     display_fields: list[str] | None = None
     duplicates: DuplicatesIn | None = None
 
@@ -87,14 +92,14 @@ class StageIn(Body):
 
 class PipelineIn(Body):
     key: str = Field(examples=["stage"])
-    label: str = Field(examples=["Sales"])
+    label: str = Field(examples=["Sales"], json_schema_extra=LABEL)
     object: str = Field(examples=["lead"])
-    stages: list[StageIn]
+    stages: list[StageIn] = Field(json_schema_extra={"minItems": 1})
 
 
 class PipelinePatch(Body):
-    label: str | None = None
-    stages: list[StageIn] | None = None
+    label: str | None = Field(None, json_schema_extra=LABEL)
+    stages: list[StageIn] | None = Field(None, json_schema_extra={"minItems": 1})
 
 
 class StageMoveIn(Body):
@@ -150,7 +155,7 @@ class IntakeBatchIn(Body):
 
 
 class TagIn(Body):
-    name: str = Field(examples=["VIP"])
+    name: str = Field(examples=["VIP"], json_schema_extra=words(100))
 
 
 class IdentityIn(Body):
@@ -180,7 +185,10 @@ class NotePatch(Body):
 
 class ApiKeyIn(Body):
     name: str = "API key"
-    scopes: list[str] = ["read:crm", "write:crm"]
+    scopes: list[str] = Field(
+        ["read:crm", "write:crm"],
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "pattern": SCOPE.pattern}},
+    )
     role: str | None = None
 
 

@@ -20,7 +20,8 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "currency": {"type": "number"},
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
-    "boolean": {"type": "boolean"},
+    # 0 and 1 are read as false and true
+    "boolean": {"type": ["boolean", "integer"], "minimum": 0, "maximum": 1},
     "email": {"type": "string", "format": "email"},
     "phone": {"type": "string", "description": "E.164, e.g. +14155550123"},
     "url": {"type": "string", "format": "uri"},
@@ -33,8 +34,9 @@ def _title(key: str) -> str:
     return "".join(part.capitalize() for part in key.split("_"))
 
 
-def field_schema(meta: WorkspaceMeta, f: FieldMeta) -> dict[str, Any]:
-    """The JSON schema of one field's value as the native API reads and writes it."""
+def field_schema(meta: WorkspaceMeta, f: FieldMeta, *, required: bool = False) -> dict[str, Any]:
+    """The JSON schema of one field's value as the native API reads and writes it; a
+    ``required`` value may be neither null nor blank."""
     if f.type == "select":
         schema: dict[str, Any] = {
             "type": "string",
@@ -49,9 +51,13 @@ def field_schema(meta: WorkspaceMeta, f: FieldMeta) -> dict[str, Any]:
         schema = {"type": "string", "enum": [s.name for s in meta.pipeline_of(f).stages]}
     else:
         schema = dict(_SCHEMAS[f.type])
-    # OpenAPI 3.1 has no ``nullable``: null (which clears a field) is one more type and value
+    if required:
+        if "string" in schema["type"] and not {"enum", "format"} & schema.keys():
+            schema["minLength"] = 1
+        return {**schema, "title": f.label}
     if "format" in schema:  # an empty string clears a field as null does
         return {"anyOf": [schema, {"enum": ["", None]}], "title": f.label}
+    # OpenAPI 3.1 has no ``nullable``: null (which clears a field) is one more type and value
     kinds = schema["type"]
     schema["type"] = [*kinds, "null"] if isinstance(kinds, list) else [kinds, "null"]
     if "enum" in schema:
@@ -65,7 +71,9 @@ def _fields_schema(meta: WorkspaceMeta, obj: ObjectMeta, *, partial: bool) -> di
     return {
         "type": "object",
         "additionalProperties": False,
-        "properties": {f.key: field_schema(meta, f) for f in shown},
+        "properties": {
+            f.key: field_schema(meta, f, required=f.required and not partial) for f in shown
+        },
         "required": [] if partial else [f.key for f in shown if f.required],
     }
 
