@@ -98,3 +98,15 @@ async def test_a_face_path_holding_a_newline_gets_the_face_error_shape(
     answer = await client.get("/flownally/v1/contacts/a%0Ab", headers=ws.auth)
     assert answer.status_code in (404, 422)
     assert answer.json()["error"]["code"] == answer.status_code
+
+
+async def test_what_the_document_lets_a_change_leave_out_may_not_be_sent_as_null(
+    client: httpx.AsyncClient, ws: Workspace
+) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    label = doc["components"]["schemas"]["ObjectPatch"]["properties"]["label"]
+    assert label["type"] == "string"
+    assert "anyOf" not in label
+    refused = await client.patch("/api/v1/objects/contact", json={"label": None}, headers=ws.auth)
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["error"]["details"]] == ["label"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -12,6 +13,21 @@ from crm.core.storable import unstorable
 
 #: Facets of labels and names, as the core checks them.
 LABEL = words(200)
+
+
+def present(extra: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
+    """A field's ``json_schema_extra``: it may be left out but not sent as null, which the
+    core refuses there; ``extra`` adds facets."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        kinds = [k for k in schema.pop("anyOf", []) if k.get("type") != "null"]
+        if len(kinds) == 1:
+            schema.update(kinds[0])
+        elif kinds:
+            schema["anyOf"] = kinds
+        schema.update(extra or {})
+
+    return edit
 
 
 class Body(BaseModel):
@@ -40,16 +56,16 @@ class DuplicatesIn(Body):
 class ObjectIn(Body):
     key: str = Field(examples=["property"])
     label: str = Field(examples=["Property"], json_schema_extra=LABEL)
-    plural_label: str | None = Field(None, json_schema_extra=LABEL)
+    plural_label: str | None = Field(None, json_schema_extra=present(LABEL))
     display_fields: list[str] = []
     fields: list[dict[str, Any]] = []
     duplicates: DuplicatesIn | None = None
 
 
 class ObjectPatch(Body):
-    label: str | None = Field(None, json_schema_extra=LABEL)
-    plural_label: str | None = Field(None, json_schema_extra=LABEL)
-    display_fields: list[str] | None = None
+    label: str | None = Field(None, json_schema_extra=present(LABEL))
+    plural_label: str | None = Field(None, json_schema_extra=present(LABEL))
+    display_fields: list[str] | None = Field(None, json_schema_extra=present())
     duplicates: DuplicatesIn | None = None
 
 
@@ -83,7 +99,7 @@ class FieldPatch(Body):
 
 class StageIn(Body):
     id: str | None = None
-    name: str
+    name: str = Field(json_schema_extra=LABEL)
     kind: Literal["open", "won", "lost"] = "open"
     probability: int | None = None
     color: str | None = None
@@ -98,8 +114,8 @@ class PipelineIn(Body):
 
 
 class PipelinePatch(Body):
-    label: str | None = Field(None, json_schema_extra=LABEL)
-    stages: list[StageIn] | None = Field(None, json_schema_extra={"minItems": 1})
+    label: str | None = Field(None, json_schema_extra=present(LABEL))
+    stages: list[StageIn] | None = Field(None, json_schema_extra=present({"minItems": 1}))
 
 
 class StageMoveIn(Body):
