@@ -28,7 +28,7 @@ RECENT_EVENTS = 20
 LEAD_NOT_FOUND = "Lead not found"
 ENTITY_NOT_FOUND = "Entity not found"
 #: An entity or stage, by slug, name or id.
-_NAMED = {"type": "string", "minLength": 1}
+_NAMED = {"type": "string", "minLength": 1, "pattern": r"\S"}
 _BATCH_KEYS = {"entity", "lead_object", "batch", "source", "note"}
 
 

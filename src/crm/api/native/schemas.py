@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crm.api.common.openapi import words
 from crm.core.auth.principal import SCOPE
 from crm.core.storable import unstorable
+from crm.db.jsonsql import KEY
 
 #: Facets of labels and names, as the core checks them.
 LABEL = words(200)
@@ -54,7 +55,7 @@ class DuplicatesIn(Body):
 
 
 class ObjectIn(Body):
-    key: str = Field(examples=["property"])
+    key: str = Field(examples=["property"], json_schema_extra={"pattern": KEY.pattern})
     label: str = Field(examples=["Property"], json_schema_extra=LABEL)
     plural_label: str | None = Field(None, json_schema_extra=present(LABEL))
     display_fields: list[str] = []
@@ -70,7 +71,7 @@ class ObjectPatch(Body):
 
 
 class FieldIn(Body):
-    key: str = Field(examples=["region"])
+    key: str = Field(examples=["region"], json_schema_extra={"pattern": KEY.pattern})
     label: str = Field(examples=["Region"])
     type: str = Field(examples=["text"])
     group: str | None = None
@@ -101,7 +102,7 @@ class StageIn(Body):
     id: str | None = None
     name: str = Field(json_schema_extra=LABEL)
     kind: Literal["open", "won", "lost"] = "open"
-    probability: int | None = None
+    probability: int | None = Field(None, json_schema_extra=present({"minimum": 0, "maximum": 100}))
     color: str | None = None
     system_key: str | None = None
 
