@@ -173,6 +173,8 @@ def test_date_refuses(value: Any) -> None:
         ("2024-03-10T12:00:00.987654Z", "2024-03-10T12:00:00Z"),
         ("2024-03-10 08:15:30-04:00", "2024-03-10T12:15:30Z"),
         ("2024-03-10", "2024-03-10T00:00:00Z"),
+        # four-digit years always (strftime wrote "345-..."), so stored text sorts by time
+        ("0345-05-31T14:56:28-17:08", "0345-06-01T08:04:28Z"),
     ],
 )
 def test_datetime_is_utc_to_the_second(value: str, stored: str) -> None:

@@ -15,7 +15,9 @@ from starlette.responses import Response
 
 from crm import __version__
 from crm.api import flownally, leadflip
+from crm.api.common.face import mount
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
+from crm.api.common.openapi import complete, document
 from crm.api.common.throttle import Throttle
 from crm.api.flownally import errors as flownally_errors
 from crm.api.leadflip import errors as leadflip_errors
@@ -33,7 +35,7 @@ from crm.api.native import (
     tags,
     viewers,
 )
-from crm.api.native.errors import install, render_status
+from crm.api.native.errors import ERROR_SCHEMA, install, render_status
 from crm.api.native.workspace_openapi import for_workspace
 from crm.core.metadata.service import metadata_for
 from crm.db.engine import make_engine
@@ -85,7 +87,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     app.state.engine, app.state.settings = engine, settings
     for path, (face, _) in faces.items():
         face.state.engine, face.state.settings = engine, settings
-        app.mount(path, face)
+        mount(app, path, face)
     install(app)
     for module in (
         objects,
@@ -102,6 +104,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         access,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    document(app, error_name="Error", error_schema=ERROR_SCHEMA)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> Response:
@@ -110,7 +113,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             return json_response(app.openapi())
         async with unit(request, key, write=False) as (conn, principal):
             meta = await metadata_for(conn, principal)
-        return json_response(for_workspace(app.openapi(), meta))
+        doc = for_workspace(app.openapi(), meta)
+        return json_response(complete(doc, error_name="Error", error_schema=ERROR_SCHEMA))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -52,6 +52,9 @@ async def test_openapi_for_a_workspace_has_its_objects(
     mine = (await client.get("/openapi.json", headers=ws.auth)).json()
     fields = mine["components"]["schemas"]["PropertyFields"]
     assert fields["properties"]["region"]["enum"] == ["North", "South"]
+    changes = mine["components"]["schemas"]["PropertyChanges"]
+    assert changes["properties"]["region"]["enum"] == ["North", "South", None]
+    assert changes["required"] == []
     assert fields["required"] == ["region"]
     assert "post" in mine["paths"]["/api/v1/objects/property/records"]
     deal_stage = mine["components"]["schemas"]["DealFields"]["properties"]["stage"]

@@ -12,6 +12,28 @@ from crm.core.errors import FieldError, ValidationFailed
 from crm.core.imports.service import Import, begin_import, discard_upload, upload_done
 from crm.core.imports.storage import Upload
 
+#: The ``openapi_extra`` of an import upload: a multipart file (and its encoding), or the
+#: CSV itself as the body.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "encoding": {"type": "string", "default": "utf-8"},
+                    },
+                }
+            },
+            # any bytes are read as CSV text, so no body is malformed for this media type
+            "text/csv": {"schema": {}},
+        },
+    }
+}
+
 
 async def start_import(
     request: Request, key: str | None, entity: Any, *, phone_channel: str | None = None

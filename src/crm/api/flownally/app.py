@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm.api.common.face import create_face as new_face
 from crm.api.flownally import contacts, custom_fields, imports, tags
-from crm.api.flownally.errors import install
+from crm.api.flownally.errors import ERROR_SCHEMA, install
 
 
 def create_face() -> FastAPI:
     """The Flownally API; the server sets ``state.engine`` before it serves."""
-    face = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    install(face)
-    face.include_router(custom_fields.router)
-    face.include_router(imports.router)
-    face.include_router(contacts.router)
-    face.include_router(tags.router)
-    return face
+    return new_face(
+        title="Flownally Contacts API",
+        description="Contacts with channel identities, tags, custom fields and CSV imports. "
+        "Authenticate with `Authorization: Bearer ak_...`.",
+        routers=[custom_fields.router, imports.router, contacts.router, tags.router],
+        install_errors=install,
+        error_name="FlownallyError",
+        error_schema=ERROR_SCHEMA,
+    )

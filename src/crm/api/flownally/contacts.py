@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
+from crm.api.common.openapi import json_body
 from crm.api.flownally import render
 from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
@@ -33,6 +34,14 @@ ORDERS = {
 }
 #: Core names of what a list request's parameters became, for error details.
 LIST_PARAMS = {"cursor": "pageToken", "q": "search", "limit": "pageSize"}
+_TEXT = {"type": ["string", "null"]}
+#: A contact's changes as the document describes them: every attribute optional.
+_CHANGES = {
+    "name": _TEXT,
+    "customFields": {"type": ["object", "null"], "additionalProperties": _TEXT},
+}
+#: A new contact: its changes and a phone, which also becomes its WhatsApp identity.
+_CONTACT = {**_CHANGES, "phone": {**_TEXT, "description": "E.164, e.g. +48123456789"}}
 
 
 def contact_ref(text: str) -> str:
@@ -166,7 +175,7 @@ async def list_contacts(
     return json_response({"contacts": shown, "nextPageToken": page.next_cursor})
 
 
-@router.post("/contacts", status_code=201)
+@router.post("/contacts", status_code=201, openapi_extra=json_body(_CONTACT))
 async def create_contact(request: Request) -> Response:
     """A new contact; a phone number in E.164 becomes its WhatsApp identity."""
     async with write(request) as (conn, p):
@@ -203,7 +212,7 @@ async def get_contact(contact_id: str, request: Request) -> Response:
     return json_response(shown)
 
 
-@router.patch("/contacts/{contact_id}")
+@router.patch("/contacts/{contact_id}", openapi_extra=json_body(_CHANGES))
 async def update_contact(contact_id: str, request: Request) -> Response:
     """Change the name and/or custom fields; what the body leaves out stays."""
     async with write(request) as (conn, p):
@@ -238,7 +247,11 @@ async def unarchive_contact(contact_id: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/contacts/{contact_id}/custom-fields/{field_id}", status_code=204)
+@router.put(
+    "/contacts/{contact_id}/custom-fields/{field_id}",
+    status_code=204,
+    openapi_extra=json_body({"value": {"type": "string"}}, required=["value"]),
+)
 async def set_field_value(contact_id: str, field_id: str, request: Request) -> Response:
     """Set one custom field value; an empty string clears it."""
     async with write(request) as (conn, p):

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
+from crm.api.common.openapi import json_body
 from crm.api.flownally import render
 from crm.api.flownally.errors import renamed
 from crm.api.flownally.transport import object_body, read, write
@@ -26,6 +27,8 @@ ENTITIES = {
 TYPES = ("text", "date")
 #: The core's names for a definition's attributes, as this face calls them.
 FIELD_ATTRIBUTES = {"label": "name", "key": "name"}
+#: A definition's body as the document describes it.
+_DEFINITION = {"name": {"type": "string"}, "type": {"type": "string", "enum": list(TYPES)}}
 
 
 def _entity(entity: str) -> tuple[str, str, str]:
@@ -72,7 +75,11 @@ async def list_fields(entity: str, request: Request) -> Response:
     return json_response({"customFields": shown})
 
 
-@router.post("/{entity}/custom-fields", status_code=201)
+@router.post(
+    "/{entity}/custom-fields",
+    status_code=201,
+    openapi_extra=json_body(_DEFINITION, required=["name", "type"]),
+)
 async def create_field(entity: str, request: Request) -> Response:
     key, label, entity_type = _entity(entity)
     async with write(request) as (conn, p):
@@ -85,7 +92,7 @@ async def create_field(entity: str, request: Request) -> Response:
     return json_response(render.field(meta, made, entity_type), 201)
 
 
-@router.patch("/{entity}/custom-fields/{field_id}")
+@router.patch("/{entity}/custom-fields/{field_id}", openapi_extra=json_body(_DEFINITION))
 async def update_field(entity: str, field_id: str, request: Request) -> Response:
     key, _, entity_type = _entity(entity)
     async with write(request) as (conn, p):

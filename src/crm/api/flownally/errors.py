@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response
+from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
@@ -31,6 +32,25 @@ STATUS_NAMES = {
     422: "FAILED_PRECONDITION",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
+}
+
+
+#: The JSON schema of every Flownally error answer, for the OpenAPI document.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "status", "message", "details"],
+            "properties": {
+                "code": {"type": "integer", "description": "The HTTP status"},
+                "status": {"type": "string", "enum": sorted({*STATUS_NAMES.values(), "UNKNOWN"})},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
 }
 
 
@@ -86,12 +106,14 @@ async def _request_invalid(_request: Request, exc: Exception) -> Response:
     return json_response(body(422, "Validation failed", details), 422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "No such endpoint", 405: "Method not allowed"}.get(
         exc.status_code, str(exc.detail)
     )
-    return json_response(body(exc.status_code, message), exc.status_code)
+    return json_response(
+        body(exc.status_code, message), exc.status_code, error_headers(request, exc)
+    )
 
 
 async def _unexpected(_request: Request, _exc: Exception) -> Response:

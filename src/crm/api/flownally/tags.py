@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
+from crm.api.common.openapi import json_body, words
 from crm.api.flownally import render
 from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
@@ -37,7 +38,11 @@ async def list_tags(
     return json_response(shown)
 
 
-@router.post("/tags", status_code=201)
+@router.post(
+    "/tags",
+    status_code=201,
+    openapi_extra=json_body({"name": {"type": "string", **words(100)}}, required=["name"]),
+)
 async def create_tag(request: Request) -> Response:
     async with write(request) as (conn, p):
         body = await object_body(request, {"name"})

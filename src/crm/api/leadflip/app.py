@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm.api.common.face import create_face as new_face
 from crm.api.leadflip import entities, leads
-from crm.api.leadflip.errors import install
+from crm.api.leadflip.errors import ERROR_SCHEMA, install
 
 
 def create_face() -> FastAPI:
     """The Leadflip API; the server sets ``state.engine`` before it serves."""
-    face = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    install(face)
-    face.include_router(leads.router)
-    face.include_router(entities.router)
-    return face
+    return new_face(
+        title="Leadflip API",
+        description="Lead intake with flexible key matching. "
+        "Authenticate with `Authorization: Bearer ak_...`.",
+        routers=[leads.router, entities.router],
+        install_errors=install,
+        error_name="LeadflipError",
+        error_schema=ERROR_SCHEMA,
+        writes_conflict=False,
+    )

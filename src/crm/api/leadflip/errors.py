@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response
+from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
@@ -31,6 +32,22 @@ _MESSAGES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation error",
+}
+
+
+#: The JSON schema of every Leadflip error answer, for the OpenAPI document.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "message"],
+    "properties": {
+        "status": {"type": "string", "enum": ["error"]},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "description": "Messages per field, on 422",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
 }
 
 
@@ -102,10 +119,10 @@ async def _request_invalid(_request: Request, exc: Exception) -> Response:
     return json_response(body("Validation error", dict(errors)), 422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _MESSAGES.get(exc.status_code, str(exc.detail))
-    return json_response(body(message), exc.status_code, dict(exc.headers or {}))
+    return json_response(body(message), exc.status_code, error_headers(request, exc))
 
 
 async def _unexpected(_request: Request, _exc: Exception) -> Response:

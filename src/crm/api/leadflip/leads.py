@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
+from crm.api.common.openapi import json_body
 from crm.api.leadflip.errors import answer, described
 from crm.api.leadflip.render import email_of, event, lead, stage_name, status_pipeline
 from crm.api.leadflip.transport import object_body, read, write
@@ -26,6 +27,8 @@ router = APIRouter()
 RECENT_EVENTS = 20
 LEAD_NOT_FOUND = "Lead not found"
 ENTITY_NOT_FOUND = "Entity not found"
+#: An entity or stage, by slug, name or id.
+_NAMED = {"type": "string", "minLength": 1, "pattern": r"\S"}
 _BATCH_KEYS = {"entity", "lead_object", "batch", "source", "note"}
 
 
@@ -37,7 +40,15 @@ def _entity(payload: dict[str, Any]) -> Any:
     raise ValidationFailed.of([FieldError("entity", "is required")])
 
 
-@router.post("/intake")
+@router.post(
+    "/intake",
+    openapi_extra=json_body(
+        {"entity": _NAMED, "note": {"type": "string"}},
+        required=["entity"],
+        free_form=True,
+        forms=True,
+    ),
+)
 async def take_in(request: Request) -> Response:
     """Create a lead from flat, loosely keyed values (JSON or a form)."""
     try:
@@ -59,7 +70,18 @@ async def take_in(request: Request) -> Response:
     )
 
 
-@router.post("/leads/bulk")
+@router.post(
+    "/leads/bulk",
+    openapi_extra=json_body(
+        {
+            "entity": _NAMED,
+            "batch": {"type": "array", "items": {"type": "object"}},
+            "source": {"type": "string"},
+            "note": {"type": "string"},
+        },
+        required=["entity", "batch"],
+    ),
+)
 async def take_in_many(request: Request) -> Response:
     """Create many leads; each item is matched like an intake and fails alone."""
     try:
@@ -114,7 +136,10 @@ async def get_lead(lead_id: str, request: Request) -> Response:
     return json_response({**lead(meta, found), "events": [event(e) for e in events]})
 
 
-@router.patch("/leads/{lead_id}")
+@router.patch(
+    "/leads/{lead_id}",
+    openapi_extra=json_body({"fields": {"type": "object"}, "note": {"type": "string"}}),
+)
 async def update_lead(lead_id: str, request: Request) -> Response:
     """Change a lead's fields (keys matched as on intake) and add an optional note."""
     try:
@@ -138,7 +163,13 @@ async def update_lead(lead_id: str, request: Request) -> Response:
     )
 
 
-@router.patch("/leads/{lead_id}/status")
+@router.patch(
+    "/leads/{lead_id}/status",
+    openapi_extra=json_body(
+        {"status_step": _NAMED, "pipeline": {"type": "string"}},
+        required=["status_step"],
+    ),
+)
 async def update_status(lead_id: str, request: Request) -> Response:
     """Move a lead to a stage of its pipeline, by name or UUID."""
     rename = {"stage": "status_step"}

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response, media_type
+from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
@@ -27,6 +28,24 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+}
+
+
+#: The JSON schema of every native error answer, for the OpenAPI document.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "examples": ["not_found"]},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
 }
 
 
@@ -86,7 +105,7 @@ async def _request_invalid(request: Request, exc: Exception) -> Response:
     return json_response(error_body("validation_failed", "Validation failed", details), 422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "No such endpoint", 405: "Method not allowed"}.get(
         exc.status_code, str(exc.detail)
@@ -94,7 +113,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return json_response(
         error_body(_HTTP_CODES.get(exc.status_code, "error"), message),
         exc.status_code,
-        dict(exc.headers or {}),
+        error_headers(request, exc),
     )
 
 

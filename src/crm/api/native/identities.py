@@ -20,7 +20,9 @@ ON_RECORD = "/objects/{object}/records/{record}/identities"
 @router.get("/identities/record", summary="The record reached at an address on a channel")
 async def find_by_identity(
     request: Request,
-    channel: str = Query(examples=["whatsapp"]),
+    channel: str = Query(
+        examples=["whatsapp"], json_schema_extra={"enum": sorted(identities.CHANNELS)}
+    ),
     address: str = Query(examples=["+48123456789"]),
 ) -> Response:
     async with read(request) as (conn, p):

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import bearer, json_response
-from crm.api.common.imports import start_import
+from crm.api.common.imports import UPLOAD_BODY, start_import
 from crm.api.native import render
 from crm.api.native.deps import read
 from crm.core.imports import service as imports
@@ -27,24 +27,7 @@ Rows are written in batches by a worker: follow the import at `GET /imports/{id}
     status_code=202,
     summary="Import a CSV file into records of an object type",
     description=UPLOAD_DOC,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "encoding": {"type": "string", "default": "utf-8"},
-                        },
-                    }
-                },
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    openapi_extra=UPLOAD_BODY,
 )
 async def create_import(
     object: str, request: Request, phone_channel: str | None = None

@@ -50,7 +50,10 @@ def _outcome(meta: WorkspaceMeta, found: intake.Outcome) -> dict[str, Any]:
         "when a record was created, 200 when an existing one was updated or skipped."
     ),
     openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     },
 )
 async def take_in(object: str, request: Request) -> Response:

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm.api.common.openapi import words
+from crm.core.auth.principal import SCOPE
 from crm.core.storable import require_storable
+from crm.db.jsonsql import KEY
+
+#: Facets of labels and names, as the core checks them.
+LABEL = words(200)
+
+
+def present(extra: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
+    """A field's ``json_schema_extra``: it may be left out but not sent as null, which the
+    core refuses there; ``extra`` adds facets."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        kinds = [k for k in schema.pop("anyOf", []) if k.get("type") != "null"]
+        if len(kinds) == 1:
+            schema.update(kinds[0])
+        elif kinds:
+            schema["anyOf"] = kinds
+        schema.update(extra or {})
+
+    return edit
 
 
 class Body(BaseModel):
@@ -31,23 +53,23 @@ class DuplicatesIn(Body):
 
 
 class ObjectIn(Body):
-    key: str = Field(examples=["property"])
-    label: str = Field(examples=["Property"])
-    plural_label: str | None = None
+    key: str = Field(examples=["property"], json_schema_extra={"pattern": KEY.pattern})
+    label: str = Field(examples=["Property"], json_schema_extra=LABEL)
+    plural_label: str | None = Field(None, json_schema_extra=present(LABEL))
     display_fields: list[str] = []
     fields: list[dict[str, Any]] = []
     duplicates: DuplicatesIn | None = None
 
 
 class ObjectPatch(Body):
-    label: str | None = None
-    plural_label: str | None = None
-    display_fields: list[str] | None = None
+    label: str | None = Field(None, json_schema_extra=present(LABEL))
+    plural_label: str | None = Field(None, json_schema_extra=present(LABEL))
+    display_fields: list[str] | None = Field(None, json_schema_extra=present())
     duplicates: DuplicatesIn | None = None
 
 
 class FieldIn(Body):
-    key: str = Field(examples=["region"])
+    key: str = Field(examples=["region"], json_schema_extra={"pattern": KEY.pattern})
     label: str = Field(examples=["Region"])
     type: str = Field(examples=["text"])
     group: str | None = None
@@ -76,23 +98,23 @@ class FieldPatch(Body):
 
 class StageIn(Body):
     id: str | None = None
-    name: str
+    name: str = Field(json_schema_extra=LABEL)
     kind: Literal["open", "won", "lost"] = "open"
-    probability: int | None = None
+    probability: int | None = Field(None, json_schema_extra=present({"minimum": 0, "maximum": 100}))
     color: str | None = None
     system_key: str | None = None
 
 
 class PipelineIn(Body):
     key: str = Field(examples=["stage"])
-    label: str = Field(examples=["Sales"])
+    label: str = Field(examples=["Sales"], json_schema_extra=LABEL)
     object: str = Field(examples=["lead"])
-    stages: list[StageIn]
+    stages: list[StageIn] = Field(json_schema_extra={"minItems": 1})
 
 
 class PipelinePatch(Body):
-    label: str | None = None
-    stages: list[StageIn] | None = None
+    label: str | None = Field(None, json_schema_extra=present(LABEL))
+    stages: list[StageIn] | None = Field(None, json_schema_extra=present({"minItems": 1}))
 
 
 class StageMoveIn(Body):
@@ -148,7 +170,7 @@ class IntakeBatchIn(Body):
 
 
 class TagIn(Body):
-    name: str = Field(examples=["VIP"])
+    name: str = Field(examples=["VIP"], json_schema_extra=words(100))
 
 
 class IdentityIn(Body):
@@ -178,7 +200,10 @@ class NotePatch(Body):
 
 class ApiKeyIn(Body):
     name: str = "API key"
-    scopes: list[str] = ["read:crm", "write:crm"]
+    scopes: list[str] = Field(
+        ["read:crm", "write:crm"],
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "pattern": SCOPE.pattern}},
+    )
     role: str | None = None
 
 

@@ -119,7 +119,7 @@ def _encoding(value: Any) -> str:
     try:
         if not isinstance(value, str) or not codecs.lookup(value)._is_text_encoding:
             raise LookupError(value)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise ValidationFailed.of(
             [FieldError("encoding", "must name a text encoding such as utf-8")]
         ) from None

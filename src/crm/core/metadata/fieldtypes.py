@@ -22,7 +22,6 @@ from crm.core.storable import unstorable
 __all__ = ["FIELD_TYPES", "FieldType", "FieldValueError", "field_type"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: A scheme such as ``mailto:`` (a colon after letters, not a port number).
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
@@ -158,7 +157,9 @@ def _parse_datetime(text: str) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """The stored and rendered form of a datetime: UTC, to the second."""
-    return value.astimezone(UTC).strftime(_DATETIME_FORMAT)
+    # isoformat, not strftime("%Y"), which writes the year 345 as "345": RFC 3339 and the
+    # stored text's order need four digits
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 class DateTime(FieldType):

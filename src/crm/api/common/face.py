@@ -1,0 +1,73 @@
+"""A face as its own ASGI app: its routes, its error shapes and its own OpenAPI document.
+
+The server mounts each face at its base path; the face serves its document at
+``<base>/openapi.json`` and renders it at ``<base>/docs``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+
+from crm import __version__
+from crm.api.common.openapi import document, serve_document
+
+__all__ = ["create_face", "mount"]
+
+
+def create_face(
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter],
+    install_errors: Callable[[FastAPI], None],
+    error_name: str,
+    error_schema: dict[str, Any],
+    writes_conflict: bool = True,
+) -> FastAPI:
+    """A face serving ``routers``; the server sets ``state.engine`` before it serves.
+
+    ``error_schema`` is the JSON schema of the face's error body, which its document gives
+    every error answer; ``writes_conflict=False`` for a face that answers conflicts as 422.
+    """
+    face = FastAPI(
+        title=title,
+        version=__version__,
+        description=description,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_errors(face)
+    for router in routers:
+        face.include_router(router)
+    document(
+        face, error_name=error_name, error_schema=error_schema, writes_conflict=writes_conflict
+    )
+    serve_document(face)
+
+    @face.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        base = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=f"{base}/openapi.json", title=title)
+
+    return face
+
+
+def mount(app: FastAPI, base: str, face: FastAPI) -> None:
+    """Serve ``face`` under ``base``, for every path below it.
+
+    Starlette's mount matches the rest of the path with ``.*``, which stops at an encoded
+    newline (``%0A``); such a path then fell through to the native API and was answered in
+    the native error shape. Matching across newlines keeps it the face's.
+    """
+    route = Mount(base, app=face)
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    app.router.routes.append(route)
