@@ -3,9 +3,12 @@ storing them one row at a time (the fields and pipelines API's own path) stores.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,6 +28,7 @@ from crm.core.workspaces.service import create_workspace
 from crm.db import jsonsql
 from crm.db.engine import transaction
 from crm.db.schema import fields, object_types, pipelines, stages, workspaces
+from tests.conftest import Workspace
 
 #: The tables seeding fills, parents first, and each one's references to another's ids.
 SEEDED = {
@@ -155,3 +159,27 @@ async def test_creating_a_workspace_takes_few_statements(engine: AsyncEngine) ->
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert len(counted) <= 25, counted
+
+
+async def test_creating_a_workspace_lets_others_write_records(
+    engine: AsyncEngine, dialect: str, client: httpx.AsyncClient, ws: Workspace
+) -> None:
+    """While a workspace is being created, another workspace's records can be written: on
+    PostgreSQL, ``CREATE INDEX IF NOT EXISTS`` locks ``records`` against writes until the
+    transaction ends even when the index exists, so creation runs it only for a missing
+    one. (SQLite has one writer at a time anyway.)"""
+    if dialect != "postgresql":
+        pytest.skip("SQLite serialises writers")
+    async with engine.connect() as creating:
+        await creating.begin()
+        await create_workspace(creating, name="Slow")
+        written = await asyncio.wait_for(
+            client.post(
+                "/api/v1/objects/contact/records",
+                json={"fields": {"first_name": "Ada"}},
+                headers=ws.auth,
+            ),
+            timeout=10,
+        )
+        assert written.status_code == 201, written.text
+        await creating.rollback()
