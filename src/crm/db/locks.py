@@ -12,6 +12,9 @@ Groups are ranked (:data:`ADDRESSES` before :data:`FIELD_VALUES`). A transaction
 locks in one order: by rank, then group locks before value locks, then by key, and all of
 them before any row lock; one that holds values in several calls makes them in rank order.
 Two writers then never wait on each other in a cycle.
+
+Before all of these comes the workspace's metadata lock (:func:`hold_metadata`): shared by
+writers that use the metadata, exclusive for a change of it, always the first lock taken.
 """
 
 from __future__ import annotations
@@ -24,7 +27,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["ADDRESSES", "FEW", "FIELD_VALUES", "hold_values", "lock_key"]
+__all__ = [
+    "ADDRESSES",
+    "FEW",
+    "FIELD_VALUES",
+    "hold_metadata",
+    "hold_values",
+    "is_transient",
+    "lock_key",
+]
+
+#: SQLSTATEs of a transaction the server aborted only because of others: a deadlock victim
+#: and a serialisation failure. Run again, it can succeed.
+TRANSIENT = frozenset({"40P01", "40001"})
 
 #: Values of one group a writer locks one by one; past this it locks the whole group.
 FEW = 64
@@ -74,3 +89,16 @@ async def hold_values(
         return
     keys = sorted(order, key=lambda k: (*order[k][:2], k))
     await conn.execute(_LOCK, {"keys": keys, "modes": [order[k][2] for k in keys]})
+
+
+async def hold_metadata(conn: AsyncConnection, workspace_id: int, *, exclusive: bool) -> None:
+    """Lock the workspace's metadata until the transaction ends: shared for a writer that
+    relies on it, exclusive for a change to it. Take it before any other lock."""
+    take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(sa.text(f"SELECT {take}(:k)"), {"k": lock_key("metadata", workspace_id)})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` aborted a transaction that can simply run again (see TRANSIENT)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in TRANSIENT

@@ -80,7 +80,7 @@ async def create_field(entity: str, request: Request) -> Response:
         obj = await metadata.ensure_object(conn, p, key=key, label=label)
         spec["key"] = key_for_label(str(spec["label"])) if isinstance(spec["label"], str) else ""
         with renamed(FIELD_ATTRIBUTES):
-            made = await metadata.create_field(conn, p, obj.key, spec, fresh=True)
+            made = await metadata.create_field(conn, p, obj.key, spec)
         meta = await metadata.fresh_metadata(conn, p.workspace_id)
     return json_response(render.field(meta, made, entity_type), 201)
 
@@ -90,7 +90,7 @@ async def update_field(entity: str, field_id: str, request: Request) -> Response
     key, _, entity_type = _entity(entity)
     async with write(request) as (conn, p):
         spec = _definition(await object_body(request, {"name", "type"}), creating=False)
-        meta = await metadata.metadata_for(conn, p)
+        meta = await metadata.metadata_to_change(conn, p)
         if key not in meta.objects:
             raise NotFound("Custom field not found")
         field_key = _field(meta.objects[key], field_id)
@@ -104,7 +104,7 @@ async def update_field(entity: str, field_id: str, request: Request) -> Response
 async def delete_field(entity: str, field_id: str, request: Request) -> Response:
     key, _, _ = _entity(entity)
     async with write(request) as (conn, p):
-        meta = await metadata.metadata_for(conn, p)
+        meta = await metadata.metadata_to_change(conn, p)
         if key not in meta.objects:
             raise NotFound("Custom field not found")
         await metadata.delete_field(conn, p, key, _field(meta.objects[key], field_id))

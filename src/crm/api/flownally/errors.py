@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response
+from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
 STATUS_NAMES = {
@@ -98,8 +99,10 @@ async def _unexpected(_request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register Flownally's error handlers on ``app``."""
+    """Register Flownally's error handlers on ``app``, and the net that runs a request
+    again after a transient database abort."""
     app.add_exception_handler(e.CRMError, _crm_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RetryTransient)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response
+from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
 _MESSAGES = {
@@ -112,8 +113,10 @@ async def _unexpected(_request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register Leadflip's error handlers on ``app``."""
+    """Register Leadflip's error handlers on ``app``, and the net that runs a request
+    again after a transient database abort."""
     app.add_exception_handler(e.CRMError, _crm_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RetryTransient)

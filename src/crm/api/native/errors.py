@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from crm.api.common.errors import status_of
 from crm.api.common.http import json_response, media_type
+from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
 
 _HTTP_CODES = {
@@ -102,8 +103,10 @@ async def _unexpected(_request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register the native error handlers on ``app``."""
+    """Register the native error handlers on ``app``, and the net that runs a request
+    again after a transient database abort."""
     app.add_exception_handler(e.CRMError, _crm_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RetryTransient)

@@ -16,10 +16,13 @@ from crm.core.metadata.model import (
     UserMeta,
     WorkspaceMeta,
 )
+from crm.db.locks import hold_metadata
 from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
 
 #: Per process; keyed by database and workspace, so one process may serve several databases.
 _cache: dict[tuple[str, int], WorkspaceMeta] = {}
+#: Where a connection notes the transaction whose metadata it pinned, and at which version.
+_PIN = "crm_metadata_pin"
 
 
 async def bump_version(conn: AsyncConnection, workspace_id: int) -> None:
@@ -29,6 +32,44 @@ async def bump_version(conn: AsyncConnection, workspace_id: int) -> None:
         .where(workspaces.c.id == workspace_id)
         .values(metadata_version=workspaces.c.metadata_version + 1)
     )
+
+
+def _transaction(conn: AsyncConnection) -> object:
+    return conn.sync_connection.get_transaction() if conn.sync_connection else None
+
+
+async def pinned_version(conn: AsyncConnection, workspace_id: int, version: int) -> int:
+    """The metadata version a writing transaction works at, pinned until it ends.
+
+    On PostgreSQL a writer takes the workspace's metadata lock shared and reads the version
+    under it, once per transaction: a change of fields or pipelines (which takes it
+    exclusively, :func:`hold_for_change`) either committed before, and the writer sees its
+    version, or waits until the writer commits. SQLite serialises writers, and readers need
+    no pin: there ``version`` (what the caller authenticated with) stands.
+    """
+    writing = conn.sync_connection and conn.sync_connection.get_execution_options().get("crm_write")
+    if conn.dialect.name != "postgresql" or not writing:
+        return version
+    pin = conn.info.get(_PIN)
+    if pin is not None and pin[0] is _transaction(conn):
+        return version if pin[1] is None else int(pin[1])
+    await hold_metadata(conn, workspace_id, exclusive=False)
+    current = (
+        await conn.execute(
+            sa.select(workspaces.c.metadata_version).where(workspaces.c.id == workspace_id)
+        )
+    ).scalar_one()
+    conn.info[_PIN] = (_transaction(conn), current)
+    return int(current)
+
+
+async def hold_for_change(conn: AsyncConnection, workspace_id: int) -> None:
+    """Take the workspace's metadata lock exclusively for a change of its metadata (on
+    PostgreSQL), before reading what the change depends on; writers wait until it commits."""
+    if conn.dialect.name != "postgresql":
+        return
+    await hold_metadata(conn, workspace_id, exclusive=True)
+    conn.info[_PIN] = (_transaction(conn), None)
 
 
 async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:

@@ -50,8 +50,18 @@ CONFLICT_SAMPLE = 20
 
 
 async def metadata_for(conn: AsyncConnection, principal: Principal) -> WorkspaceMeta:
-    """The caller's workspace metadata at the version it authenticated with."""
-    return await repository.cached(conn, principal.workspace_id, principal.metadata_version)
+    """The caller's workspace metadata: at the version it authenticated with when reading,
+    pinned for the rest of the transaction when writing (see ``repository.pinned_version``)."""
+    version = await repository.pinned_version(
+        conn, principal.workspace_id, principal.metadata_version
+    )
+    return await repository.cached(conn, principal.workspace_id, version)
+
+
+async def metadata_to_change(conn: AsyncConnection, principal: Principal) -> WorkspaceMeta:
+    """The metadata, read fresh under the exclusive metadata lock, for a change to it."""
+    await repository.hold_for_change(conn, principal.workspace_id)
+    return await fresh_metadata(conn, principal.workspace_id)
 
 
 async def fresh_metadata(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
@@ -80,8 +90,11 @@ async def list_objects(conn: AsyncConnection, principal: Principal) -> list[Obje
 
 
 async def get_object(conn: AsyncConnection, principal: Principal, key: str) -> ObjectMeta:
+    """An object type as the caller authenticated to see it, without pinning the metadata
+    (a route may look an object up before changing it under the exclusive lock)."""
     _require(principal, "read")
-    return (await metadata_for(conn, principal)).object(key)
+    meta = await repository.cached(conn, principal.workspace_id, principal.metadata_version)
+    return meta.object(key)
 
 
 async def _rename_in_object(conn: AsyncConnection, obj: ObjectMeta, old: str, new: str) -> None:
@@ -192,7 +205,7 @@ async def _create_object(
         errors.append(FieldError("fields", "must be a list of field definitions"))
     if errors:
         raise ValidationFailed.of(errors)
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     if spec["key"] in meta.objects:
         raise Conflict(f"An object type keyed {spec['key']!r} already exists")
     object_id = await insert_object(
@@ -215,7 +228,7 @@ async def _create_object(
     )
     for index, field_spec in enumerate(field_specs):
         try:
-            await create_field(conn, principal, spec["key"], field_spec, fresh=True)
+            await create_field(conn, principal, spec["key"], field_spec)
         except ValidationFailed as exc:
             raise ValidationFailed(
                 exc.message,
@@ -248,7 +261,7 @@ async def ensure_object(
 ) -> ObjectMeta:
     """The object type keyed ``key``; a caller who may create its fields creates it, when
     it is missing, with the first one (faces whose objects exist implicitly)."""
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     if key in meta.objects:
         return meta.objects[key]
     _require(principal, "create", "custom_field")
@@ -285,7 +298,7 @@ async def update_object(
         ]
     if errors:
         raise ValidationFailed.of(errors)
-    obj = (await metadata_for(conn, principal)).object(key)
+    obj = (await metadata_to_change(conn, principal)).object(key)
     if "display_fields" in spec:
         _check_display_fields(obj, spec["display_fields"])
     values = {k: v.strip() if isinstance(v, str) else v for k, v in spec.items()}
@@ -312,7 +325,7 @@ async def update_object(
 async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -> None:
     """Delete a custom object type with all its records; standard ones stay."""
     _require(principal, "delete")
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     obj = meta.object(key)
     if obj.is_standard:
         raise Conflict(f"The standard object type {obj.key!r} cannot be deleted")
@@ -494,18 +507,12 @@ async def create_field(
     principal: Principal,
     object_key: str,
     spec: Any,
-    *,
-    fresh: bool = False,
 ) -> FieldMeta:
     """Add a field to an object type."""
     _require(principal, "create", "custom_field")
     if not isinstance(spec, dict):
         raise ValidationFailed.of([FieldError("field", "must be an object")])
-    meta = (
-        await fresh_metadata(conn, principal.workspace_id)
-        if fresh
-        else await metadata_for(conn, principal)
-    )
+    meta = await metadata_to_change(conn, principal)
     obj = meta.object(object_key)
     values, errors = check_field_spec(spec, meta, creating=True)
     if errors:
@@ -567,7 +574,7 @@ async def update_field(
 ) -> FieldMeta:
     """Rename, relabel, retype or reconfigure a field, converting stored values."""
     _require(principal, "update", "custom_field")
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     obj = meta.object(object_key)
     current = obj.field(field_key)
     values, errors = check_field_spec(spec, meta, creating=False, current=current)
@@ -683,7 +690,7 @@ async def delete_field(
 ) -> None:
     """Remove a custom field and its values from every record."""
     _require(principal, "delete", "custom_field")
-    obj = (await metadata_for(conn, principal)).object(object_key)
+    obj = (await metadata_to_change(conn, principal)).object(object_key)
     current = obj.field(field_key)
     if current.is_standard:
         raise Conflict(f"The standard field {obj.key}.{current.key} cannot be deleted")

@@ -14,7 +14,13 @@ from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata import repository
 from crm.core.metadata.model import PipelineMeta, WorkspaceMeta
-from crm.core.metadata.service import drop_field, fresh_metadata, insert_field, metadata_for
+from crm.core.metadata.service import (
+    drop_field,
+    fresh_metadata,
+    insert_field,
+    metadata_for,
+    metadata_to_change,
+)
 from crm.core.metadata.validation import check_key, check_label
 from crm.db import jsonsql
 from crm.db.schema import pipelines, records, stages
@@ -210,7 +216,7 @@ async def create_pipeline(
     errors += stage_errors
     if errors:
         raise ValidationFailed.of(errors)
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     obj = meta.object(spec["object"])
     if spec["key"] in obj.fields:
         raise Conflict(f"{obj.key} already has a field keyed {spec['key']!r}")
@@ -273,7 +279,7 @@ async def update_pipeline(
         errors += stage_errors
     if errors:
         raise ValidationFailed.of(errors)
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     pipeline = find_pipeline(meta, ref)
     if "label" in spec:
         await conn.execute(
@@ -344,7 +350,7 @@ async def _replace_stages(
 async def delete_pipeline(conn: AsyncConnection, principal: Principal, ref: str) -> None:
     """Delete a pipeline, its stages and its stage field's values."""
     _require(principal, "delete")
-    meta = await metadata_for(conn, principal)
+    meta = await metadata_to_change(conn, principal)
     pipeline = find_pipeline(meta, ref)
     obj = meta.objects_by_id[pipeline.object_type_id]
     if obj.field(pipeline.key).is_standard:
