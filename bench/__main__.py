@@ -8,7 +8,8 @@
 ``storage`` loads a fresh database (or, with ``--reuse``, queries an earlier load) and times
 the record queries; ``experiments`` tries other indexes and query shapes on that database.
 ``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face;
-``import --db sqlite|postgresql --rows N`` measures CSV imports by a worker process.
+``import --db sqlite|postgresql --rows N`` measures CSV imports by a worker process;
+``limits --db sqlite|postgresql`` what the rate limits cost a request.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench import experiments, imports, intake, load, report, run, storage
+from bench import experiments, imports, intake, limits, load, report, run, storage
 
 
 def main() -> None:
@@ -61,6 +62,10 @@ def main() -> None:
     im.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_import)")
     im.add_argument("--rows", type=int, default=1_000_000, help="rows of the larger file")
     im.add_argument("--seed", type=int, default=42)
+    li = sub.add_parser("limits", help="what the rate limits cost a request")
+    li.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    li.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_limits)")
+    li.add_argument("--calls", type=int, default=2000, help="calls timed per figure")
     rp = sub.add_parser("report", help="print the table of a results file")
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
@@ -89,6 +94,9 @@ def main() -> None:
         url = args.url or imports.default_url(args.db)
         load.reset_database(url)
         asyncio.run(imports.main(imports.Options(args.db, url, args.rows, args.seed)))
+        return
+    if args.benchmark == "limits":
+        limits.run(limits.Options(args.url or limits.default_url(args.db), args.calls))
         return
     if args.benchmark == "intake":
         url = args.url or load.default_url(args.db, 0).replace("-0", "-intake").replace(

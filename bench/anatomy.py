@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.api.app import create_app
 from crm.core.auth.service import authenticate
+from crm.core.ratelimits import DatabaseBuckets, MemoryBuckets, Rate
 from crm.core.records.service import get_record
 from crm.db.engine import transaction
 from crm.settings import Settings
@@ -27,7 +28,7 @@ from crm.settings import Settings
 CALLS = 2000
 
 
-def _scope(path: str, key: str) -> dict[str, Any]:
+def scope_of(path: str, key: str) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -45,7 +46,7 @@ def _scope(path: str, key: str) -> dict[str, Any]:
     }
 
 
-async def _call(app: Any, scope: dict[str, Any]) -> int:
+async def call(app: Any, scope: dict[str, Any]) -> int:
     status = 0
 
     async def receive() -> dict[str, Any]:
@@ -60,7 +61,7 @@ async def _call(app: Any, scope: dict[str, Any]) -> int:
     return status
 
 
-async def _per_call(step: Callable[[], Awaitable[Any]], calls: int) -> float:
+async def per_call(step: Callable[[], Awaitable[Any]], calls: int) -> float:
     for _ in range(calls // 10):
         await step()
     t0 = time.perf_counter()
@@ -82,8 +83,8 @@ def _fastapi_hello(body: bytes) -> FastAPI:
 async def measure(engine: AsyncEngine, url: str, key: str, record_id: str) -> list[dict[str, Any]]:
     """Each layer's µs per call, slowest last."""
     path = f"/api/v1/objects/contact/records/{record_id}"
-    scope = _scope(path, key)
-    app = create_app(Settings(database_url=url, inline_worker=False), engine)
+    scope = scope_of(path, key)
+    app = create_app(Settings(url, inline_worker=False, rate_limit=0, auth_failures=0), engine)
     body = b"{}"
 
     async def bare(scope: Any, receive: Any, send: Any) -> None:
@@ -112,14 +113,19 @@ async def measure(engine: AsyncEngine, url: str, key: str, record_id: str) -> li
         async with transaction(engine, write=False) as conn:
             await get_record(conn, principal, "contact", record_id)
 
-    assert await _call(app, scope) == 200
+    unmet = Rate(1e9, 10**9)
+    in_memory, in_database = MemoryBuckets(), DatabaseBuckets(engine)
+
+    assert await call(app, scope) == 200
     steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-        ("bare ASGI callable", lambda: _call(bare, scope)),
-        ("FastAPI, one route, no middleware", lambda: _call(hello, scope)),
+        ("bare ASGI callable", lambda: call(bare, scope)),
+        ("FastAPI, one route, no middleware", lambda: call(hello, scope)),
+        ("rate limit: a key's token, in memory", lambda: in_memory.take("key:k", unmet)),
+        ("rate limit: a key's token, in the database", lambda: in_database.take("key:k", unmet)),
         ("empty read transaction", empty),
         ("SELECT 1 in a read transaction", select_1),
         ("authenticate in a read transaction", auth),
         ("get_record in a read transaction", core_read),
-        ("the application: GET one contact", lambda: _call(app, scope)),
+        ("the application: GET one contact", lambda: call(app, scope)),
     ]
-    return [{"step": name, "us": await _per_call(step, CALLS)} for name, step in steps]
+    return [{"step": name, "us": await per_call(step, CALLS)} for name, step in steps]

@@ -149,7 +149,7 @@ async def main(opts: Options) -> dict[str, Any]:
         }
         async with transaction(engine, write=True) as conn:
             made = await create_workspace(conn, name="Import bench", subdomain="bench-import")
-        settings = Settings(database_url=opts.url, inline_worker=False)
+        settings = Settings(opts.url, inline_worker=False, rate_limit=0, auth_failures=0)
         app = create_app(settings, engine)
         headers = {"Authorization": f"Bearer {made['api_key']}"}
         async with httpx.AsyncClient(

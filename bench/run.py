@@ -185,7 +185,9 @@ def http(opts: Options, key: str, ids: list[str]) -> dict[str, Any]:
     endpoints = _endpoints(ids)
     port = served.free_port()
     print(f"  crm serve --workers {opts.workers}")
-    with served.serve(served.crm_command(opts.url, port, opts.workers), {}, port) as crm:
+    with served.serve(
+        served.crm_command(opts.url, port, opts.workers), served.UNLIMITED, port
+    ) as crm:
         answers = _record_answers(crm.base, key, endpoints)
         time.sleep(2)
         idle = crm.rss_mb()
@@ -226,7 +228,9 @@ def http(opts: Options, key: str, ids: list[str]) -> dict[str, Any]:
 async def bulk_intake(opts: Options, key: str) -> dict[str, Any]:
     """Leadflip bulk intake through ``crm serve``: requests of 1,000 new leads in a row."""
     port = served.free_port()
-    with served.serve(served.crm_command(opts.url, port, opts.workers), {}, port) as crm:
+    with served.serve(
+        served.crm_command(opts.url, port, opts.workers), served.UNLIMITED, port
+    ) as crm:
         async with httpx.AsyncClient(
             base_url=crm.base, headers={"Authorization": f"Bearer {key}"}, timeout=600
         ) as client:
@@ -244,7 +248,9 @@ async def csv_import(engine: AsyncEngine, opts: Options) -> dict[str, Any]:
     path = Path(tempfile.gettempdir()) / f"crm-bench-run-import-{opts.scale}.csv"
     try:
         written = imports.write_csv(path, opts.scale, opts.seed)
-        app = create_app(Settings(database_url=opts.url, inline_worker=False), engine)
+        app = create_app(
+            Settings(opts.url, inline_worker=False, rate_limit=0, auth_failures=0), engine
+        )
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://bench",

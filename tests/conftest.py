@@ -37,6 +37,13 @@ TEST_BODY_LIMIT = 256 * 1024
 SHARED_MEMORY = "/dev/shm"  # noqa: S108
 
 
+def suite_settings(database_url: str, **changes: Any) -> Settings:
+    """The suite's settings: a small body limit, and rate limits on but so high that no test
+    meets them (every test calls from one address, and many answer 401)."""
+    unmet = {"rate_limit": 1e9, "rate_burst": 10**9, "auth_failures": 10**9}
+    return Settings(database_url, max_body_bytes=TEST_BODY_LIMIT, **{**unmet, **changes})
+
+
 async def _pg_admin(url: str, sql: str) -> None:
     admin = make_url(url).set(drivername="postgresql", database="postgres")
     conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
@@ -100,7 +107,7 @@ def dialect(database_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def app(engine: AsyncEngine, database_url: str) -> Any:
-    return create_app(Settings(database_url, max_body_bytes=TEST_BODY_LIMIT), engine=engine)
+    return create_app(suite_settings(database_url), engine=engine)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from crm import __version__
 from crm.api import flownally, leadflip
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
+from crm.api.common.throttle import Throttle
 from crm.api.flownally import errors as flownally_errors
 from crm.api.leadflip import errors as leadflip_errors
 from crm.api.native import (
@@ -63,6 +64,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             yield
             return
         app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        throttle.share(app.state.engine)
         for face, _ in faces.values():
             face.state.engine = app.state.engine
         async with inline_worker(app.state.engine, enabled=settings.inline_worker):
@@ -129,13 +131,20 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
                 return render(status, message)
         return render_status(status, message)
 
-    return BodyLimit(
-        JsonByDefault(app),
-        settings.max_body_bytes,
+    throttle = Throttle(
+        BodyLimit(
+            JsonByDefault(app),
+            settings.max_body_bytes,
+            render_error,
+            upload_limit=settings.max_import_bytes,
+            is_upload=lambda path: path.endswith(("/import", "/imports")),
+        ),
+        settings,
         render_error,
-        upload_limit=settings.max_import_bytes,
-        is_upload=lambda path: path.endswith(("/import", "/imports")),
     )
+    if engine is not None:
+        throttle.share(engine)
+    return throttle
 
 
 def create_from_env() -> Any:

@@ -28,7 +28,7 @@ from crm.core.workspaces.service import (
 )
 from crm.db.engine import BULK, async_url, make_engine, transaction
 from crm.db.migrate import upgrade
-from crm.settings import default_database_url
+from crm.settings import Settings, default_database_url
 
 app = typer.Typer(
     help="A self-hostable, API-first CRM server.",
@@ -100,11 +100,32 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            envvar="CRM_RATE_LIMIT", help="Requests per second each API key may sustain; 0: off."
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve HTTP. On an empty database, first create a workspace and print its owner key."""
+    """Serve HTTP. On an empty database, first create a workspace and print its owner key.
+
+    With several processes the rate limits count in the database, so that they hold for
+    the server as a whole (``CRM_RATE_LIMIT_STORE`` says otherwise).
+    """
     import uvicorn
 
+    from crm.api.protocol import HeaderDeadlineProtocol
+
+    if rate_limit is not None:
+        os.environ["CRM_RATE_LIMIT"] = str(rate_limit)
+    if workers > 1:
+        os.environ.setdefault("CRM_RATE_LIMIT_STORE", "database")
+    try:
+        Settings.from_env()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     database = _migrated(database_url)
 
     async def first_workspace(conn: AsyncConnection) -> dict[str, Any] | None:
@@ -131,6 +152,10 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        http=HeaderDeadlineProtocol,
+        # The client's address comes from the connection, or from X-Forwarded-For only when
+        # CRM_TRUSTED_PROXIES names the proxy (crm.api.common.clients); never from uvicorn.
+        proxy_headers=False,
     )
 
 

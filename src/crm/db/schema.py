@@ -396,3 +396,16 @@ import_errors = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Index("ix_import_errors_import", "import_id", "id"),
 )
+
+#: Token buckets of the rate limits when several server processes share them (ADR 0006):
+#: one row per API key (``key:`` and the key's digest) or client address (``auth:`` and
+#: the address). They belong to no workspace: a request is limited before its key is
+#: resolved. Unlogged on PostgreSQL, as losing them in a crash only refills them.
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("stamp", sa.Float, nullable=False),
+    sa.Column("taken", sa.Boolean, nullable=False),
+)

@@ -28,6 +28,18 @@ async def tags_of(client: httpx.AsyncClient, headers: dict[str, str]) -> list[di
     return list(answer["tags"])
 
 
+async def test_past_a_page_the_next_is_named(client: httpx.AsyncClient, ws: Workspace) -> None:
+    for name in ("b", "a", "c"):
+        await create_tag(client, ws.auth, name)
+    first = ok(await client.get(f"{FN}/tags", params={"pageSize": 2}, headers=ws.auth))
+    assert [t["name"] for t in first["tags"]] == ["a", "b"]
+    token = {"pageSize": 2, "pageToken": first["nextPageToken"]}
+    last = ok(await client.get(f"{FN}/tags", params=token, headers=ws.auth))
+    assert last == {"tags": [t for t in await tags_of(client, ws.auth) if t["name"] == "c"]}
+    answer = await client.get(f"{FN}/tags", params={"pageToken": "AA"}, headers=ws.auth)
+    assert [d["field"] for d in fl_error(answer, 422)["details"]] == ["pageToken"]
+
+
 async def test_tags_are_listed_by_name_with_their_counts(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:

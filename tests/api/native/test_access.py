@@ -155,7 +155,10 @@ async def test_read_crm_key_reads_but_cannot_write(
     found = ok(await client.post(f"{base}/search", json={"q": "a@x.io"}, headers=reader))
     assert [r["id"] for r in found["data"]] == [rid]
     assert ok(await client.post(f"{base}/count", json={}, headers=reader)) == {"count": 1}
-    assert ok(await client.get(f"{base}/{rid}/notes", headers=reader)) == {"data": []}
+    assert ok(await client.get(f"{base}/{rid}/notes", headers=reader)) == {
+        "data": [],
+        "next_cursor": None,
+    }
     assert ok(await client.get(f"{API}/objects", headers=reader))["data"]
     assert ok(await client.get(f"{API}/pipelines", headers=reader))["data"]
     refused = [

@@ -57,7 +57,7 @@ async def identities(
 ) -> list[dict[str, Any]]:
     answer = await client.get(ids_url(record_id, obj), headers=headers)
     assert answer.status_code == 200, answer.text
-    assert list(answer.json()) == ["data"]
+    assert answer.json()["next_cursor"] is None
     return list(answer.json()["data"])
 
 
@@ -793,3 +793,24 @@ async def test_another_workspaces_record_or_identity_is_404(
     assert_error(await find(client, other_ws.auth, "sms", PHONE), 404, "not_found")
     assert await identities(client, ws.auth, ada["id"]) == [mine]
     assert await identities(client, other_ws.auth, zed["id"]) == []
+
+
+async def test_a_records_identities_are_paged(client: httpx.AsyncClient, ws: Workspace) -> None:
+    record = await create(client, ws.auth, {"first_name": "Ada"})
+    for n in range(3):
+        await add(client, ws.auth, record["id"], {"channel": "telegram", "address": f"ada{n}"})
+    everything = await identities(client, ws.auth, record["id"])
+    pages: list[list[dict[str, Any]]] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = (await client.get(ids_url(record["id"]), params=params, headers=ws.auth)).json()
+        pages.append(page["data"])
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert [[i["address"] for i in p] for p in pages] == [["ada0", "ada1"], ["ada2"]]
+    assert [i for p in pages for i in p] == everything
+    for bad in ({"cursor": record["id"]}, {"cursor": "x"}, {"limit": 0}):
+        answer = await client.get(ids_url(record["id"]), params=bad, headers=ws.auth)
+        assert_error(answer, 422, "validation_failed")
+        assert [d["field"] for d in answer.json()["error"]["details"]] == list(bad)

@@ -141,3 +141,31 @@ async def test_read_only_key_cannot_link(client: httpx.AsyncClient, ws: Workspac
         f"{API}/objects/contact/records/{ada}/links/companies", headers=bearer(reader)
     )
     assert listed.status_code == 200
+
+
+async def test_links_are_paged_both_ways(client: httpx.AsyncClient, ws: Workspace) -> None:
+    await _memberships(client, ws)
+    ada = await _record(client, ws, "contact", {"first_name": "Ada"})
+    firms = [await _record(client, ws, "company", {"name": f"Firm {n}"}) for n in range(3)]
+    for firm in firms:
+        url = f"{API}/objects/contact/records/{ada}/links/companies/{firm}"
+        assert (await client.put(url, json={}, headers=ws.auth)).status_code == 201
+    listing = f"{API}/objects/contact/records/{ada}/links/companies"
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = (await client.get(listing, params=params, headers=ws.auth)).json()
+        assert set(page) == {"data", "next_cursor"}
+        assert len(page["data"]) <= 2
+        seen += [x["record"]["id"] for x in page["data"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == firms
+    reverse = f"{API}/objects/company/records/{firms[0]}/linked-from/contact/companies"
+    one = (await client.get(reverse, params={"limit": 1}, headers=ws.auth)).json()
+    assert ([x["record"]["id"] for x in one["data"]], one["next_cursor"]) == ([ada], None)
+    for bad in ({"cursor": ada}, {"cursor": "x"}, {"limit": 501}):
+        answer = await client.get(listing, params=bad, headers=ws.auth)
+        assert answer.status_code == 422, answer.text
+        assert [d["field"] for d in answer.json()["error"]["details"]] == list(bad)

@@ -76,6 +76,37 @@ async def test_kinds_and_occurred_at(client: httpx.AsyncClient, ws: Workspace) -
     assert listed[-1] == email
 
 
+async def test_notes_are_paged_newest_first(client: httpx.AsyncClient, ws: Workspace) -> None:
+    url = await contact(client, ws)
+    for day in ("2024-01-02", "2024-01-01", "2024-01-03", "2024-01-01", "2024-01-05"):
+        await add(client, ws, url, body=day, occurred_at=day)
+    everything = await notes(client, ws, url)
+    pages: list[list[dict[str, Any]]] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = (await client.get(url, params=params, headers=ws.auth)).json()
+        assert set(page) == {"data", "next_cursor"}
+        pages.append(page["data"])
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [n for p in pages for n in p] == everything
+    assert [n["body"] for n in everything][:3] == ["2024-01-05", "2024-01-03", "2024-01-02"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"cursor": "nope"}, {"cursor": str(uuid.uuid4())}, {"limit": 0}]
+)
+async def test_a_bad_note_page_is_422(
+    client: httpx.AsyncClient, ws: Workspace, params: dict[str, Any]
+) -> None:
+    url = await contact(client, ws)
+    answer = await client.get(url, params=params, headers=ws.auth)
+    assert_error(answer, 422, "validation_failed")
+    assert detail_fields(answer) == list(params)
+
+
 async def test_change_a_note(client: httpx.AsyncClient, ws: Workspace) -> None:
     url = await contact(client, ws)
     note = await add(client, ws, url, body="Draft", kind="note")

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from crm.core.auth.principal import Principal
 from crm.core.auth.service import authenticate, record_key_use
 from crm.core.errors import CRMError
+from crm.core.storable import require_storable
 from crm.db.engine import transaction
 
 
@@ -92,14 +93,17 @@ def require_json(request: Request, accepted: str = "JSON") -> None:
 
 
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body; MalformedBody (400) when it does not parse."""
+    """The parsed JSON body; MalformedBody (400) when it does not parse, ValidationFailed
+    (422) naming the field when it holds what cannot be stored or nests too deeply."""
     raw = await request.body()
     if not raw.strip():
         raise MalformedBody("A JSON body is required")
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise MalformedBody() from None
+    require_storable(parsed)
+    return parsed
 
 
 def _default(value: Any) -> Any:
@@ -114,6 +118,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         media_type="application/json",
         headers=headers,
     )
+
+
+async def send_early(
+    send: Any, status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Answer with a JSON ``body`` from middleware, before any handler runs."""
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*head, *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 #: Room for a multipart body's boundaries and small fields around an uploaded file.
@@ -176,17 +189,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
         body = self.render(scope["path"], 413, f"The request body exceeds {limit} bytes")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_early(send, 413, body)
 
 
 class JsonByDefault:

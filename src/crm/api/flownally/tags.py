@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.flownally import render
+from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
 from crm.api.flownally.transport import object_body, read, write
 from crm.core.errors import FieldError, ValidationFailed
@@ -18,11 +21,20 @@ router = APIRouter()
 
 
 @router.get("/tags")
-async def list_tags(request: Request) -> Response:
+async def list_tags(
+    request: Request,
+    pageToken: str | None = Query(None, max_length=1000),
+    pageSize: int = Query(tags.TAG_PAGE, ge=1, le=tags.MAX_TAG_PAGE),
+) -> Response:
+    """The document's ``{"tags": [...]}``; past a page, ``nextPageToken`` names the next."""
     async with read(request) as (conn, p):
-        found = await tags.list_tags(conn, p)
+        with renamed({"cursor": "pageToken"}):
+            page = await tags.list_tags(conn, p, limit=pageSize, cursor=pageToken)
         meta = await metadata_for(conn, p)
-    return json_response({"tags": [render.tag(meta, t) for t in found]})
+    shown: dict[str, Any] = {"tags": [render.tag(meta, t) for t in page.tags]}
+    if page.next_cursor is not None:
+        shown["nextPageToken"] = page.next_cursor
+    return json_response(shown)
 
 
 @router.post("/tags", status_code=201)

@@ -12,7 +12,6 @@ from crm.api.native.deps import read, write
 from crm.api.native.schemas import IdentityIn
 from crm.core.identities import service as identities
 from crm.core.metadata.service import metadata_for
-from crm.core.records.service import get_record
 
 router = APIRouter(tags=["identities"])
 ON_RECORD = "/objects/{object}/records/{record}/identities"
@@ -31,11 +30,18 @@ async def find_by_identity(
 
 
 @router.get(ON_RECORD, summary="A record's identities")
-async def list_identities(object: str, record: str, request: Request) -> Response:
+async def list_identities(
+    object: str,
+    record: str,
+    request: Request,
+    limit: int = Query(identities.MAX_IDENTITY_PAGE, ge=1, le=identities.MAX_IDENTITY_PAGE),
+    cursor: str | None = Query(None, max_length=64, description="next_cursor of a page"),
+) -> Response:
     async with read(request) as (conn, p):
-        shown = await get_record(conn, p, object, record)
-        found = await identities.identities_of(conn, p.workspace_id, [shown.id])
-    return json_response({"data": [render.identity(i) for i in found[shown.id]]})
+        page = await identities.list_identities(conn, p, object, record, limit=limit, cursor=cursor)
+    return json_response(
+        {"data": [render.identity(i) for i in page.identities], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post(ON_RECORD, status_code=201, summary="Give a record an identity on a channel")

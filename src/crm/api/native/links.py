@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import LinkIn
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -31,12 +31,23 @@ def _link(meta: WorkspaceMeta, link: Link) -> dict[str, Any]:
     }
 
 
+LINK_PAGE = paging(links.MAX_LINKS, links.MAX_LINKS)
+
+
+def _page(meta: WorkspaceMeta, found: links.LinkPage) -> Response:
+    return json_response(
+        {"data": [_link(meta, x) for x in found.links], "next_cursor": found.next_cursor}
+    )
+
+
 @router.get(BASE, summary="The records linked through a many-to-many field")
-async def list_links(object: str, record: str, field: str, request: Request) -> Response:
+async def list_links(
+    object: str, record: str, field: str, request: Request, page: Page = Depends(LINK_PAGE)
+) -> Response:
     async with read(request) as (conn, p):
-        found = await links.list_links(conn, p, object, record, field)
+        found = await links.list_links(conn, p, object, record, field, **page.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [_link(meta, x) for x in found]})
+    return _page(meta, found)
 
 
 @router.get(
@@ -44,12 +55,19 @@ async def list_links(object: str, record: str, field: str, request: Request) -> 
     summary="The records of another object that link to this one (the reverse side)",
 )
 async def list_backlinks(
-    object: str, record: str, source: str, field: str, request: Request
+    object: str,
+    record: str,
+    source: str,
+    field: str,
+    request: Request,
+    page: Page = Depends(LINK_PAGE),
 ) -> Response:
     async with read(request) as (conn, p):
-        found = await links.list_links(conn, p, object, record, field, reverse_from=source)
+        found = await links.list_links(
+            conn, p, object, record, field, reverse_from=source, **page.asked()
+        )
         meta = await metadata_for(conn, p)
-    return json_response({"data": [_link(meta, x) for x in found]})
+    return _page(meta, found)
 
 
 @router.put(f"{BASE}/{{target}}", summary="Link to a record, or replace the link's attributes")

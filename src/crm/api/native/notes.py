@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import NoteIn, NotePatch
 from crm.core.metadata.service import metadata_for
 from crm.core.notes import service as notes
@@ -18,11 +18,18 @@ BASE = "/objects/{object}/records/{record}/notes"
 
 
 @router.get(BASE, summary="A record's notes, newest first")
-async def list_notes(object: str, record: str, request: Request) -> Response:
+async def list_notes(
+    object: str,
+    record: str,
+    request: Request,
+    asked: Page = Depends(paging(notes.NOTE_PAGE, notes.MAX_NOTE_PAGE)),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await notes.list_notes(conn, p, object, record)
+        page = await notes.list_notes(conn, p, object, record, **asked.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.note(meta, n) for n in found]})
+    return json_response(
+        {"data": [render.note(meta, n) for n in page.notes], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post(BASE, status_code=201, summary="Add a note (note, call, meeting, ...)")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm.core.storable import unstorable
+from crm.core.storable import require_storable
 
 
 class Body(BaseModel):
@@ -15,9 +15,7 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        problem = unstorable(data)
-        if problem:
-            raise ValueError(problem)
+        require_storable(data)  # a 422 naming the field, not pydantic's "body"
         return data
 
     def given(self) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.native import render
-from crm.api.native.deps import read, write
+from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import TagIn
 from crm.core.metadata.service import metadata_for
 from crm.core.tags import service as tags
@@ -17,12 +17,17 @@ router = APIRouter(tags=["tags"])
 ON_RECORD = "/objects/{object}/records/{record}/tags"
 
 
-@router.get("/tags", summary="The workspace's tags, with how many records carry each")
-async def list_tags(request: Request) -> Response:
+@router.get("/tags", summary="The workspace's tags by name, with how many records carry each")
+async def list_tags(
+    request: Request,
+    asked: Page = Depends(paging(tags.TAG_PAGE, tags.MAX_TAG_PAGE)),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await tags.list_tags(conn, p)
+        page = await tags.list_tags(conn, p, **asked.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.tag(meta, t) for t in found]})
+    return json_response(
+        {"data": [render.tag(meta, t) for t in page.tags], "next_cursor": page.next_cursor}
+    )
 
 
 @router.post("/tags", status_code=201, summary="Create a tag (names are unique in any case)")
@@ -40,12 +45,22 @@ async def delete_tag(tag: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get(ON_RECORD, summary="A record's tags")
-async def record_tags(object: str, record: str, request: Request) -> Response:
+@router.get(ON_RECORD, summary="A record's tags by name")
+async def record_tags(
+    object: str,
+    record: str,
+    request: Request,
+    asked: Page = Depends(paging(tags.TAG_PAGE, tags.MAX_TAG_PAGE)),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await tags.tags_on(conn, p, object, record)
+        page = await tags.tags_on(conn, p, object, record, **asked.asked())
         meta = await metadata_for(conn, p)
-    return json_response({"data": [render.tag(meta, t, counted=False) for t in found]})
+    return json_response(
+        {
+            "data": [render.tag(meta, t, counted=False) for t in page.tags],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @router.put(f"{ON_RECORD}/{{tag}}", status_code=204, summary="Tag a record (idempotent)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,6 +89,14 @@ class Principal:
         if self._granted(object_key, None, f"{verb}own"):
             return Reach.OWN
         return Reach.NONE
+
+    def may_edit_all(self, owned: Iterable[tuple[str, int | None]]) -> bool:
+        """Whether the role may edit every record of these ``(object key, owner id)``."""
+        for object_key, owner_id in owned:
+            reach = self.reach(object_key, "edit")
+            if reach == Reach.NONE or (reach == Reach.OWN and owner_id != self.user_id):
+                return False
+        return True
 
     def may_create(self, object_key: str) -> bool:
         return self._granted(object_key, None, "create")

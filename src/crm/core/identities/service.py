@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,9 +20,10 @@ from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import FieldContext, FieldValueError, field_type
+from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
-from crm.core.records.service import create_record, locate_record, require_reach
+from crm.core.records.service import create_record, get_record, locate_record, require_reach
 from crm.core.storable import unstorable
 from crm.db.locks import ADDRESSES, hold_values
 from crm.db.rows import chunks, insert_new, insert_new_many
@@ -38,9 +39,13 @@ __all__ = [
     "find_by_identity",
     "holders",
     "identities_of",
+    "list_identities",
     "normalise_address",
     "remove_identity",
 ]
+
+#: Identities on a page of a record's identities, unless the caller asks for fewer.
+MAX_IDENTITY_PAGE = 500
 
 #: The channels and the metadata key that holds each one's address.
 CHANNELS = {
@@ -117,6 +122,39 @@ def _check(channel: Any, address: Any, metadata: Any) -> tuple[str, dict[str, An
     stored = normalise_address(channel, address)
     assert key is not None
     return stored, {**metadata, key: stored}
+
+
+class IdentityPage(NamedTuple):
+    """One page of a record's identities, and the id of its last when more follow."""
+
+    identities: list[Identity]
+    next_cursor: str | None
+
+
+async def list_identities(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    limit: int = MAX_IDENTITY_PAGE,
+    cursor: str | None = None,
+) -> IdentityPage:
+    """A page of the identities of a record the caller can see, oldest first; ``cursor``
+    is the last identity of the page before (422 if it is none of this record's)."""
+    record = await get_record(conn, principal, object_key, ref)
+    check_limit(limit, MAX_IDENTITY_PAGE)
+    mine = (
+        identities.c.workspace_id == principal.workspace_id,
+        identities.c.record_id == record.id,
+    )
+    select = sa.select(identities).where(*mine)
+    if cursor is not None:
+        last = await after(conn, sa.select(identities.c.id).where(*mine), identities.c.uuid, cursor)
+        select = select.where(identities.c.id > last.id)
+    rows = (await conn.execute(select.order_by(identities.c.id).limit(limit + 1))).all()
+    page = [_identity(r) for r in rows[:limit]]
+    return IdentityPage(page, str(page[-1].uuid) if len(rows) > limit else None)
 
 
 async def identities_of(

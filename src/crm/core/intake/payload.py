@@ -16,6 +16,7 @@ from typing import Any
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.identities.service import CHANNELS, normalise_address
 from crm.core.intake.keys import KeyMatcher, normalise
+from crm.core.limits import MAX_IDENTITIES_PER_ITEM, MAX_NOTES_PER_ITEM, MAX_TAGS_PER_ITEM
 from crm.core.metadata.model import ObjectMeta
 from crm.core.notes.service import check_note
 from crm.core.storable import unstorable
@@ -24,7 +25,6 @@ from crm.core.tags.service import check_name
 #: Keys that name the object type, read before the payload (``lead_object`` is the old name).
 ENTITY_KEYS = frozenset({"entity", "leadobject"})
 STATUS_PREFIX = "status"
-MAX_NOTES = 20
 #: Channels named as keys; ``email`` is left to the email field.
 CHANNEL_KEYS = {normalise(c): c for c in CHANNELS if c != "email"}
 FULL_NAME_KEYS = frozenset({"name", "fullname"})
@@ -55,8 +55,8 @@ def read_notes(key: str, value: Any) -> tuple[list[dict[str, Any]], list[FieldEr
         where, _, message = unfit.partition(": ")
         return [], [FieldError(where, message)]
     items = value if isinstance(value, list) else [value]
-    if len(items) > MAX_NOTES:
-        return [], [FieldError(key, f"at most {MAX_NOTES} notes")]
+    if len(items) > MAX_NOTES_PER_ITEM:
+        return [], [FieldError(key, f"at most {MAX_NOTES_PER_ITEM} notes")]
     out: list[dict[str, Any]] = []
     errors: list[FieldError] = []
     for i, item in enumerate(items):
@@ -162,14 +162,22 @@ def _directive(
     """Read ``key`` as a channel, ``tags`` or a full name; whether it was one of them."""
     if name in CHANNEL_KEYS:
         channel = CHANNEL_KEYS[name]
-        for address in _listed(value):
+        listed = _listed(value)
+        if len(out.identities) + len(listed) > MAX_IDENTITIES_PER_ITEM:
+            errors.append(FieldError(key, f"at most {MAX_IDENTITIES_PER_ITEM} addresses a record"))
+            return True
+        for address in listed:
             try:
                 out.identities.append((channel, normalise_address(channel, address)))
             except ValidationFailed as exc:
                 errors += [FieldError(key, e.message) for e in exc.field_errors]
         return True
     if name == "tags":
-        for tag in _listed(value):
+        listed = _listed(value)
+        if len(listed) > MAX_TAGS_PER_ITEM:
+            errors.append(FieldError(key, f"at most {MAX_TAGS_PER_ITEM} tags a record"))
+            return True
+        for tag in listed:
             try:
                 out.tags.append(check_name(tag))
             except ValidationFailed:

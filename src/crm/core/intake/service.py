@@ -29,6 +29,7 @@ from crm.core.events.service import append_many, event_row
 from crm.core.identities import service as identities
 from crm.core.intake.keys import find_object, matcher_for
 from crm.core.intake.payload import Submission, read_notes, read_submission
+from crm.core.limits import MAX_ATTACHED_PER_REQUEST
 from crm.core.metadata.fieldtypes import FieldValueError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, UserMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -197,6 +198,7 @@ async def take_in_many(
         raise ValidationFailed.of([FieldError("batch", f"must hold 1 to {MAX_BATCH} items")])
     items = [await _read(conn, principal, meta, obj, i, p, shared) for i, p in enumerate(payloads)]
     live = [it for it in items if it.outcome.error is None]
+    _check_attached(live)
     await _resolve_tags(conn, principal, live)
     await _hold(conn, principal, obj, live)
     await _match_identities(conn, principal, obj, live)
@@ -207,6 +209,24 @@ async def take_in_many(
     await _apply_to_existing(conn, principal, meta, obj, live)
     await _follow_up(conn, principal, meta, obj, live)
     return [it.outcome for it in items]
+
+
+def _check_attached(items: list[_Item]) -> None:
+    """ValidationFailed when the batch's records together name more tags, notes or
+    identities than one request may attach (``MAX_ATTACHED_PER_REQUEST`` each)."""
+    totals = {
+        "tags": sum(len(it.submission.tags) for it in items),
+        "notes": sum(len(it.submission.notes) + len(it.submission.batch_notes) for it in items),
+        "identities": sum(len(it.submission.identities) for it in items),
+    }
+    over = [name for name, total in totals.items() if total > MAX_ATTACHED_PER_REQUEST]
+    if over:
+        raise ValidationFailed.of(
+            [
+                FieldError(name, f"one request may attach at most {MAX_ATTACHED_PER_REQUEST}")
+                for name in over
+            ]
+        )
 
 
 async def _read(

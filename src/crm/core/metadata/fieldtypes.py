@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from crm.core.storable import unstorable
+
 __all__ = ["FIELD_TYPES", "FieldType", "FieldValueError", "field_type"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -62,6 +64,9 @@ def _as_text(value: Any, limit: int) -> str:
     text = str(value)
     if len(text) > limit:
         raise FieldValueError(f"must be at most {limit} characters")
+    problem = unstorable(text, "")
+    if problem is not None:
+        raise FieldValueError(problem.partition(": ")[2])
     return text
 
 

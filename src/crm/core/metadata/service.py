@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import uuid7
 from crm.core.metadata import repository
@@ -595,6 +595,8 @@ async def update_field(
         ]
     if errors:
         raise ValidationFailed.of(errors)
+    if values.get("type", current.type) != current.type:
+        await _require_may_change_values(conn, principal, obj, current, "retype")
     dialect = _dialect(conn)
     scope = (records.c.workspace_id == principal.workspace_id) & (
         records.c.object_type_id == obj.id
@@ -688,10 +690,15 @@ def _as_input(stored: Any) -> Any:
 async def delete_field(
     conn: AsyncConnection, principal: Principal, object_key: str, field_key: str
 ) -> None:
-    """Remove a custom field and its values from every record."""
+    """Remove a custom field and its values from every record.
+
+    A role that manages fields but not object types (an agent) may delete only a field
+    that no record it may not edit holds a value of: never others' data.
+    """
     _require(principal, "delete", "custom_field")
     obj = (await metadata_to_change(conn, principal)).object(object_key)
     current = obj.field(field_key)
+    await _require_may_change_values(conn, principal, obj, current, "delete")
     if current.is_standard:
         raise Conflict(f"The standard field {obj.key}.{current.key} cannot be deleted")
     if current.type == "stage":
@@ -733,6 +740,30 @@ async def drop_field(
             sa.update(object_types).where(object_types.c.id == obj.id).values(duplicates=rule)
         )
     await repository.bump_version(conn, workspace_id)
+
+
+async def _require_may_change_values(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, f: FieldMeta, verb: str
+) -> None:
+    """PermissionDenied unless the caller manages object types or may edit every record
+    that holds a value of ``f``: deleting or retyping a field changes those values
+    (retyping text to a boolean turns "yes" into true for good)."""
+    if principal.manages("objects"):
+        return
+    owners = await conn.execute(
+        sa.select(records.c.owner_id)
+        .distinct()
+        .where(
+            records.c.workspace_id == principal.workspace_id,
+            records.c.object_type_id == obj.id,
+            jsonsql.has_key(_dialect(conn), f.key),
+        )
+    )
+    if not principal.may_edit_all((obj.key, owner) for owner in owners.scalars()):
+        raise PermissionDenied(
+            f"Your role may not {verb} {obj.key}.{f.key}: "
+            "records you may not edit hold values of it"
+        )
 
 
 def get_field(obj: ObjectMeta, key: str) -> FieldMeta:

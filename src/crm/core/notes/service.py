@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +15,7 @@ from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFa
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
+from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.service import get_record
 from crm.db.schema import notes
@@ -22,6 +23,9 @@ from crm.db.schema import notes
 NOTE_KINDS = ("note", "call", "meeting", "email", "sms", "task")
 MAX_BODY = 50_000
 MAX_TAG = 64
+#: Notes on a page of a record's notes unless the caller asks for fewer or more.
+NOTE_PAGE = 100
+MAX_NOTE_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -170,28 +174,46 @@ async def attach_notes(
     )
 
 
+class NotePage(NamedTuple):
+    """One page of a record's notes, and the id of its last note when more follow."""
+
+    notes: list[Note]
+    next_cursor: str | None
+
+
 async def list_notes(
     conn: AsyncConnection,
     principal: Principal,
     object_key: str,
     ref: str | int,
     *,
-    limit: int = 100,
-) -> list[Note]:
-    """A record's notes, newest first."""
+    limit: int = NOTE_PAGE,
+    cursor: str | None = None,
+) -> NotePage:
+    """A page of a record's notes, newest first; ``cursor`` is the last note of the page
+    before (422 if it is no live note of this record)."""
     principal.require_scope("note", "list")
     record = await get_record(conn, principal, object_key, ref)
-    rows = await conn.execute(
-        sa.select(notes)
-        .where(
-            notes.c.workspace_id == principal.workspace_id,
-            notes.c.record_id == record.id,
-            notes.c.deleted_at.is_(None),
-        )
-        .order_by(notes.c.occurred_at.desc(), notes.c.id.desc())
-        .limit(limit)
+    check_limit(limit, MAX_NOTE_PAGE)
+    live = (
+        notes.c.workspace_id == principal.workspace_id,
+        notes.c.record_id == record.id,
+        notes.c.deleted_at.is_(None),
     )
-    return [
+    select = sa.select(notes).where(*live)
+    if cursor is not None:
+        keys = sa.select(notes.c.occurred_at, notes.c.id).where(*live)
+        last = await after(conn, keys, notes.c.uuid, cursor)
+        select = select.where(
+            (notes.c.occurred_at < last.occurred_at)
+            | ((notes.c.occurred_at == last.occurred_at) & (notes.c.id < last.id))
+        )
+    rows = (
+        await conn.execute(
+            select.order_by(notes.c.occurred_at.desc(), notes.c.id.desc()).limit(limit + 1)
+        )
+    ).all()
+    page = [
         Note(
             r.id,
             r.uuid,
@@ -204,8 +226,9 @@ async def list_notes(
             r.updated_at,
             r.tag,
         )
-        for r in rows
+        for r in rows[:limit]
     ]
+    return NotePage(page, str(page[-1].uuid) if len(rows) > limit else None)
 
 
 async def _note(

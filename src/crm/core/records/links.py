@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +20,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
+from crm.core.paging import after, check_limit
 from crm.core.records import repository as repo
 from crm.core.records.model import Record
 from crm.core.records.service import context, get_record, require_reach
@@ -96,6 +97,13 @@ class _Ends:
             "target_object": self.target_obj.key,
             **extra,
         }
+
+
+class LinkPage(NamedTuple):
+    """One page of a record's links, and the linked record that ends it when more follow."""
+
+    links: list[Link]
+    next_cursor: str | None
 
 
 async def _ends(
@@ -195,8 +203,11 @@ async def list_links(
     field_key: str,
     *,
     reverse_from: str | None = None,
-) -> list[Link]:
-    """The links of a record through a many-to-many field, oldest first.
+    limit: int = MAX_LINKS,
+    cursor: str | None = None,
+) -> LinkPage:
+    """A page of the links of a record through a many-to-many field, oldest first;
+    ``cursor`` is the linked record that ended the page before (422 if it is not linked).
 
     With ``reverse_from`` (an object key) the record is the target end and ``field_key`` is
     that object's field: the companies of a contact, or the contacts of a company.
@@ -214,7 +225,13 @@ async def list_links(
         other = source
         here, there = record_links.c.to_id, record_links.c.from_id
     principal.require_scope(other.key, "list")
-    rows = await conn.execute(
+    check_limit(limit, MAX_LINKS)
+    mine = (
+        record_links.c.workspace_id == principal.workspace_id,
+        record_links.c.field_id == f.id,
+        here == record.id,
+    )
+    select = (
         sa.select(
             *repo.COLUMNS,
             record_links.c.attributes,
@@ -222,16 +239,15 @@ async def list_links(
             record_links.c.updated_at.label("link_updated_at"),
         )
         .join(record_links, there == records.c.id)
-        .where(
-            repo.scoped(principal, other),
-            record_links.c.workspace_id == principal.workspace_id,
-            record_links.c.field_id == f.id,
-            here == record.id,
-        )
-        .order_by(record_links.c.id)
-        .limit(MAX_LINKS)
+        .where(repo.scoped(principal, other), *mine)
     )
-    return [
+    if cursor is not None:
+        keys = sa.select(record_links.c.id).join(records, there == records.c.id).where(*mine)
+        last = await after(conn, keys, records.c.uuid, cursor)
+        select = select.where(record_links.c.id > last.id)
+    rows = (await conn.execute(select.order_by(record_links.c.id).limit(limit + 1))).all()
+    page = [
         Link(f, repo.to_record(other, r), r.attributes, r.linked_at, r.link_updated_at)
-        for r in rows
+        for r in rows[:limit]
     ]
+    return LinkPage(page, str(page[-1].record.uuid) if len(rows) > limit else None)

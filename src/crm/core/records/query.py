@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.ids import parse_uuid
+from crm.core.limits import MAX_FILTER_TEXT
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 from crm.core.records.values import parse_value
@@ -211,8 +212,8 @@ class _Compiler:
         f = target.field
         is_list = f is not None and f.kind.storage == "list"
         if op in _TEXT_OPS:
-            if not isinstance(value, str) or not value:
-                raise FieldValueError(f"{op} takes a non-empty string")
+            if not isinstance(value, str) or not 0 < len(value) <= MAX_FILTER_TEXT:
+                raise FieldValueError(f"{op} takes a string of 1 to {MAX_FILTER_TEXT} characters")
             if is_list and f is not None and op == "contains":
                 stored = parse_value(self.meta, f, [value])
                 return jsonsql.list_contains(self.dialect, f.key, stored[0])

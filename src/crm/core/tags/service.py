@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import parse_uuid, uuid7
+from crm.core.limits import MAX_NEW_TAGS
+from crm.core.metadata.service import metadata_for
+from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
@@ -26,7 +29,10 @@ from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import record_tags, records, tags
 
 __all__ = [
+    "MAX_TAG_PAGE",
+    "TAG_PAGE",
     "Tag",
+    "TagPage",
     "check_name",
     "create_tag",
     "delete_tag",
@@ -41,6 +47,9 @@ __all__ = [
 ]
 
 MAX_NAME = 100
+#: Tags on a page of the list unless the caller asks for fewer or more (up to the most).
+TAG_PAGE = 500
+MAX_TAG_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -64,26 +73,65 @@ def check_name(name: Any) -> str:
     return " ".join(name.split())
 
 
-async def list_tags(conn: AsyncConnection, principal: Principal) -> list[Tag]:
-    """The workspace's tags by name, each with how many live records carry it."""
-    principal.require_scope("tag", "list")
-    labeled = (
-        sa.select(record_tags.c.tag_id, sa.func.count().label("n"))
-        .join(records, records.c.id == record_tags.c.record_id)
-        .where(
-            record_tags.c.workspace_id == principal.workspace_id,
-            records.c.deleted_at.is_(None),
+class TagPage(NamedTuple):
+    """One page of the workspace's tags, and the cursor of the next (None on the last)."""
+
+    tags: list[Tag]
+    next_cursor: str | None
+
+
+async def _page(
+    conn: AsyncConnection,
+    principal: Principal,
+    record_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """A page of tag rows by name (of one record's when ``record_id``), and the id of its
+    last tag when more follow."""
+    check_limit(limit, MAX_TAG_PAGE)
+
+    def over(*columns: Any) -> sa.Select[Any]:
+        select = sa.select(*columns).where(tags.c.workspace_id == principal.workspace_id)
+        if record_id is None:
+            return select
+        return select.join(record_tags, record_tags.c.tag_id == tags.c.id).where(
+            record_tags.c.record_id == record_id
         )
-        .group_by(record_tags.c.tag_id)
-        .subquery()
-    )
-    rows = await conn.execute(
-        sa.select(tags, sa.func.coalesce(labeled.c.n, 0).label("n"))
-        .outerjoin(labeled, labeled.c.tag_id == tags.c.id)
-        .where(tags.c.workspace_id == principal.workspace_id)
-        .order_by(tags.c.name_key, tags.c.id)
-    )
-    return [_tag(r, r.n) for r in rows]
+
+    select = over(tags)
+    if cursor is not None:
+        last = await after(conn, over(tags.c.name_key), tags.c.uuid, cursor)
+        select = select.where(tags.c.name_key > last.name_key)
+    rows = (await conn.execute(select.order_by(tags.c.name_key).limit(limit + 1))).all()
+    return rows[:limit], str(rows[limit - 1].uuid) if len(rows) > limit else None
+
+
+async def list_tags(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    limit: int = TAG_PAGE,
+    cursor: str | None = None,
+) -> TagPage:
+    """A page of the workspace's tags by name, each with how many live records carry it;
+    ``cursor`` is the last tag of the page before."""
+    principal.require_scope("tag", "list")
+    page, next_cursor = await _page(conn, principal, None, limit, cursor)
+    counts: dict[int, int] = {}
+    if page:
+        counted = await conn.execute(
+            sa.select(record_tags.c.tag_id, sa.func.count())
+            .join(records, records.c.id == record_tags.c.record_id)
+            .where(
+                record_tags.c.workspace_id == principal.workspace_id,
+                record_tags.c.tag_id.in_([r.id for r in page]),
+                records.c.deleted_at.is_(None),
+            )
+            .group_by(record_tags.c.tag_id)
+        )
+        counts = {tag_id: n for tag_id, n in counted.all()}
+    return TagPage([_tag(r, counts.get(r.id, 0)) for r in page], next_cursor)
 
 
 async def get_tag(
@@ -150,9 +198,29 @@ async def _insert(conn: AsyncConnection, principal: Principal, names: list[str])
 
 
 async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> None:
-    """Delete a tag and take it off every record."""
+    """Delete a tag and take it off every record.
+
+    A role that does not manage object types (an agent) may delete only a tag that no
+    record it may not edit carries: never take others' labels away.
+    """
     principal.require_scope("tag", "delete")
     tag = await get_tag(conn, principal, ref)
+    if not principal.manages("objects"):
+        carriers = await conn.execute(
+            sa.select(records.c.object_type_id, records.c.owner_id)
+            .distinct()
+            .join_from(record_tags, records, records.c.id == record_tags.c.record_id)
+            .where(
+                record_tags.c.workspace_id == principal.workspace_id,
+                record_tags.c.tag_id == tag.id,
+            )
+        )
+        meta = await metadata_for(conn, principal)
+        owned = ((meta.objects_by_id[t].key, owner) for t, owner in carriers.all())
+        if not principal.may_edit_all(owned):
+            raise PermissionDenied(
+                f"Your role may not delete the tag {tag.name!r}: records you may not edit carry it"
+            )
     await conn.execute(
         sa.delete(record_tags).where(
             record_tags.c.workspace_id == principal.workspace_id, record_tags.c.tag_id == tag.id
@@ -213,12 +281,19 @@ async def untag_record(
 
 
 async def tags_on(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int
-) -> list[Tag]:
-    """The tags of a record the caller can see."""
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    *,
+    limit: int = TAG_PAGE,
+    cursor: str | None = None,
+) -> TagPage:
+    """A page of the tags of a record the caller can see, by name."""
     record = await get_record(conn, principal, object_key, ref)
     principal.require_scope("tag", "list")
-    return (await tags_of(conn, principal.workspace_id, [record.id]))[record.id]
+    page, next_cursor = await _page(conn, principal, record.id, limit, cursor)
+    return TagPage([_tag(r) for r in page], next_cursor)
 
 
 async def tags_of(
@@ -251,6 +326,15 @@ async def tags_named(
         wanted.setdefault(name.casefold(), name)
     found = await _named(conn, principal, list(wanted))
     missing = [name for key, name in wanted.items() if key not in found]
+    if len(missing) > MAX_NEW_TAGS and principal.has_scope("tag", "create"):
+        raise ValidationFailed.of(
+            [
+                FieldError(
+                    "tags",
+                    f"names {len(missing)} new tags; one request may create at most {MAX_NEW_TAGS}",
+                )
+            ]
+        )
     if missing and principal.has_scope("tag", "create"):
         await _insert(conn, principal, missing)
         found.update(await _named(conn, principal, [name.casefold() for name in missing]))

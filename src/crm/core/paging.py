@@ -1,0 +1,30 @@
+"""Pages of a record's lists (notes, links, identities): a checked size, and a cursor that
+is the id (UUID) of the last item of the page before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.ids import parse_uuid
+
+
+def check_limit(limit: int, most: int) -> None:
+    """ValidationFailed unless a page of ``limit`` items is 1 to ``most``."""
+    if not 1 <= limit <= most:
+        raise ValidationFailed.of([FieldError("limit", f"must be 1 to {most}")])
+
+
+async def after(
+    conn: AsyncConnection, keys: sa.Select[Any], uuid: sa.ColumnElement[Any], cursor: str
+) -> Any:
+    """The row of ``keys`` (a select of the sort keys, already scoped to the list) whose
+    ``uuid`` the cursor names; ValidationFailed on ``cursor`` if none."""
+    wanted = parse_uuid(cursor)
+    row = None if wanted is None else (await conn.execute(keys.where(uuid == wanted))).first()
+    if row is None:
+        raise ValidationFailed.of([FieldError("cursor", "is not an item of this list")])
+    return row
