@@ -117,7 +117,7 @@ async def create_workspaces(engine: AsyncEngine, scale: int) -> list[BenchWorksp
                 owners.append(user["email"])
             principal = await principal_for_user(conn, await owner_user_id(conn, ws_id))
             for spec in CUSTOM_FIELDS:
-                await create_field(conn, principal, "contact", dict(spec), fresh=True)
+                await create_field(conn, principal, "contact", dict(spec))
             tags = [await create_tag(conn, principal, name=name) for name, _ in TAGS]
         out.append(BenchWorkspace(ws_id, subdomain, size, principal.user_id, owners, tags=tags))
     await refresh_principals(engine, out)

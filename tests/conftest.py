@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from crm.settings import Settings
 
 #: Request bodies above this get 413 in tests (small, so the limit is cheap to exercise).
 TEST_BODY_LIMIT = 256 * 1024
+#: Where Linux keeps a memory-backed file system (the suite makes a private directory in it).
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
 
 
 def suite_settings(database_url: str, **changes: Any) -> Settings:
@@ -49,19 +53,38 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+@contextmanager
+def _memory_backed_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory for the suite's SQLite database: in shared memory where there is some,
+    so that each commit's fsync costs nothing, else under pytest's temporary directory."""
+    if os.access(SHARED_MEMORY, os.W_OK):
+        with tempfile.TemporaryDirectory(prefix="crm-test-", dir=SHARED_MEMORY) as path:
+            yield Path(path)
+    else:
+        yield Path(tmp_path_factory.mktemp("db"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's database, migrated; one per process, so each ``pytest -n`` worker has
+    its own.
+
+    Its commits skip the wait for the disk (SQLite in shared memory, PostgreSQL with
+    ``synchronous_commit`` off): what a test can see is the same; only a crash of the
+    machine or of the database server could lose a commit. The durability tests make
+    databases of their own."""
     base = os.environ.get("CRM_TEST_DATABASE_URL")
     if not base or base.startswith("sqlite"):
-        path = Path(tmp_path_factory.mktemp("db")) / "test.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
+        with _memory_backed_dir(tmp_path_factory) as directory:
+            url = f"sqlite:///{directory / 'test.db'}"
+            upgrade(url)
+            yield url
         return
     import asyncio
 
     name = f"crm_test_{secrets.token_hex(4)}"
     asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_pg_admin(base, f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)

@@ -147,6 +147,19 @@ def create_index_sql(dialect: str, key: str) -> list[str]:
     return ddl
 
 
+def index_names_sql(dialect: str) -> str:
+    """A query for the names of the indexes on ``records`` and, on PostgreSQL, of the
+    expression statistics too: what ``create_index_sql`` would create if missing."""
+    if dialect == "postgresql":
+        return (
+            "SELECT indexname FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename = 'records'"
+            " UNION ALL SELECT stxname FROM pg_statistic_ext"
+            " WHERE stxnamespace = current_schema()::regnamespace"
+        )
+    return "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
+
+
 def stats_name(key: str) -> str:
     """The PostgreSQL expression statistics of field ``key``'s values."""
     return "rs_" + index_name(key).removeprefix("rx_")

@@ -155,8 +155,7 @@ def _check_object_spec(spec: dict[str, Any], *, creating: bool) -> list[FieldErr
     return errors
 
 
-async def insert_object(
-    conn: AsyncConnection,
+def object_row(
     workspace_id: int,
     *,
     key: str,
@@ -164,24 +163,27 @@ async def insert_object(
     plural_label: str,
     display_fields: list[str],
     is_standard: bool,
-) -> int:
-    """Store an object type without checks (workspace seeding and ``create_object``)."""
+) -> dict[str, Any]:
+    """The ``object_types`` row of an object type, unchecked."""
+    return {
+        "workspace_id": workspace_id,
+        "uuid": uuid7(),
+        "key": key,
+        "label": label,
+        "plural_label": plural_label,
+        "is_standard": is_standard,
+        "display_fields": display_fields,
+        "created_at": utcnow(),
+    }
+
+
+async def insert_object(conn: AsyncConnection, workspace_id: int, **spec: Any) -> int:
+    """Store an object type without checks (``create_object``); ``spec`` as ``object_row``
+    takes it."""
+    row = object_row(workspace_id, **spec)
     return int(
         (
-            await conn.execute(
-                sa.insert(object_types)
-                .values(
-                    workspace_id=workspace_id,
-                    uuid=uuid7(),
-                    key=key,
-                    label=label,
-                    plural_label=plural_label,
-                    is_standard=is_standard,
-                    display_fields=display_fields,
-                    created_at=utcnow(),
-                )
-                .returning(object_types.c.id)
-            )
+            await conn.execute(sa.insert(object_types).values(**row).returning(object_types.c.id))
         ).scalar_one()
     )
 
@@ -440,17 +442,27 @@ async def ensure_index(conn: AsyncConnection, key: str) -> None:
         await conn.execute(sa.text(ddl))
 
 
-async def insert_field(
-    conn: AsyncConnection,
-    workspace_id: int,
-    object_type_id: int,
-    values: dict[str, Any],
-    *,
-    is_standard: bool,
-) -> FieldMeta:
-    """Store a checked field definition (seeding, fields API, pipelines)."""
+async def ensure_indexes(conn: AsyncConnection, keys: list[str]) -> None:
+    """``ensure_index`` for each of ``keys``, reading the catalog once and running DDL only
+    for what is missing: after the first workspace, seeding another runs none (each
+    ``CREATE INDEX IF NOT EXISTS`` would otherwise lock ``records`` against writes on
+    PostgreSQL until the transaction ends)."""
+    dialect = _dialect(conn)
+    present = set((await conn.execute(sa.text(jsonsql.index_names_sql(dialect)))).scalars())
+    for key in dict.fromkeys(keys):
+        wanted = {jsonsql.index_name(key)}
+        if dialect == "postgresql":
+            wanted.add(jsonsql.stats_name(key))
+        if not wanted <= present:
+            await ensure_index(conn, key)
+
+
+def field_row(
+    workspace_id: int, object_type_id: int, values: dict[str, Any], *, is_standard: bool
+) -> dict[str, Any]:
+    """The ``fields`` row of a checked field definition (without its id)."""
     kind = FIELD_TYPES[values["type"]]
-    row = {
+    return {
         "workspace_id": workspace_id,
         "uuid": uuid7(),
         "object_type_id": object_type_id,
@@ -470,6 +482,18 @@ async def insert_field(
         "created_by": values.get("created_by"),
         "created_at": utcnow(),
     }
+
+
+async def insert_field(
+    conn: AsyncConnection,
+    workspace_id: int,
+    object_type_id: int,
+    values: dict[str, Any],
+    *,
+    is_standard: bool,
+) -> FieldMeta:
+    """Store a checked field definition (fields API, pipelines)."""
+    row = field_row(workspace_id, object_type_id, values, is_standard=is_standard)
     row["id"] = (
         await conn.execute(sa.insert(fields).values(**row).returning(fields.c.id))
     ).scalar_one()

@@ -85,26 +85,56 @@ def _check_stages(raw: Any) -> tuple[list[dict[str, Any]], list[FieldError]]:
     return out, errors
 
 
+def stage_rows(
+    workspace_id: int, pipeline_id: int, specs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ``stages`` rows of a checked pipeline's stages, in order."""
+    return [
+        {
+            "workspace_id": workspace_id,
+            "uuid": uuid7(),
+            "pipeline_id": pipeline_id,
+            "name": s["name"],
+            "kind": s["kind"],
+            "probability": s["probability"],
+            "color": s["color"],
+            "system_key": s["system_key"],
+            "position": i,
+        }
+        for i, s in enumerate(specs)
+    ]
+
+
 async def _insert_stages(
     conn: AsyncConnection, workspace_id: int, pipeline_id: int, specs: list[dict[str, Any]]
 ) -> None:
-    await conn.execute(
-        sa.insert(stages),
-        [
-            {
-                "workspace_id": workspace_id,
-                "uuid": uuid7(),
-                "pipeline_id": pipeline_id,
-                "name": s["name"],
-                "kind": s["kind"],
-                "probability": s["probability"],
-                "color": s["color"],
-                "system_key": s["system_key"],
-                "position": i,
-            }
-            for i, s in enumerate(specs)
-        ],
-    )
+    await conn.execute(sa.insert(stages), stage_rows(workspace_id, pipeline_id, specs))
+
+
+def pipeline_row(workspace_id: int, object_type_id: int, *, key: str, label: str) -> dict[str, Any]:
+    """The ``pipelines`` row of a checked pipeline."""
+    return {
+        "workspace_id": workspace_id,
+        "uuid": uuid7(),
+        "object_type_id": object_type_id,
+        "key": key,
+        "label": label,
+        "created_at": utcnow(),
+    }
+
+
+def stage_field(row: dict[str, Any]) -> dict[str, Any]:
+    """The definition of the ``stage`` field a pipeline (its ``pipelines`` row) gives its
+    object."""
+    return {
+        "key": row["key"],
+        "label": row["label"],
+        "type": "stage",
+        "group": "pipeline",
+        "indexed": True,
+        "options": {"pipeline_id": str(row["uuid"])},
+        "position": 100,
+    }
 
 
 async def insert_pipeline(
@@ -117,37 +147,14 @@ async def insert_pipeline(
     stage_specs: list[dict[str, Any]],
     is_standard: bool,
 ) -> int:
-    """Store a checked pipeline, its stages and its stage field (seeding and the API)."""
-    pipeline_uuid = uuid7()
+    """Store a checked pipeline, its stages and its stage field (the API)."""
+    row = pipeline_row(workspace_id, object_type_id, key=key, label=label)
     pipeline_id = (
-        await conn.execute(
-            sa.insert(pipelines)
-            .values(
-                workspace_id=workspace_id,
-                uuid=pipeline_uuid,
-                object_type_id=object_type_id,
-                key=key,
-                label=label,
-                created_at=utcnow(),
-            )
-            .returning(pipelines.c.id)
-        )
+        await conn.execute(sa.insert(pipelines).values(**row).returning(pipelines.c.id))
     ).scalar_one()
     await _insert_stages(conn, workspace_id, pipeline_id, stage_specs)
     await insert_field(
-        conn,
-        workspace_id,
-        object_type_id,
-        {
-            "key": key,
-            "label": label,
-            "type": "stage",
-            "group": "pipeline",
-            "indexed": True,
-            "options": {"pipeline_id": str(pipeline_uuid)},
-            "position": 100,
-        },
-        is_standard=is_standard,
+        conn, workspace_id, object_type_id, stage_field(row), is_standard=is_standard
     )
     return int(pipeline_id)
 

@@ -16,29 +16,10 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
-from crm.core.metadata.fieldtypes import FIELD_TYPES
-from crm.core.metadata.model import DUPLICATE_KEY_TYPES
-from crm.core.metadata.service import insert_field, insert_object
-from crm.core.metadata.standard import STANDARD_OBJECTS
-from crm.core.pipelines.service import insert_pipeline
+from crm.core.workspaces.seeding import seed_standard_objects
 from crm.db.schema import roles, users, workspaces
 
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-#: Standard fields indexed from the start: what CRM users filter and sort on most.
-INDEXED_STANDARD = frozenset(
-    {
-        "email",
-        "phone",
-        "name",
-        "status",
-        "city",
-        "amount",
-        "close_date",
-        "identifier",
-        "due_date",
-        "last_name",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -67,43 +48,6 @@ async def _free_subdomain(conn: AsyncConnection, base: str) -> str:
         n += 1
         candidate = f"{base[:58]}-{n}"
     return candidate
-
-
-async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> None:
-    """Insert the standard object types, fields and pipelines into a new workspace."""
-    for spec in STANDARD_OBJECTS:
-        object_id = await insert_object(
-            conn,
-            workspace_id,
-            key=spec["key"],
-            label=spec["label"],
-            plural_label=spec["plural_label"],
-            display_fields=spec["display_fields"],
-            is_standard=True,
-        )
-        for position, field in enumerate(spec["fields"], start=1):
-            kind = FIELD_TYPES[field["type"]]
-            values = {
-                **field,
-                "position": position,
-                "options": kind.check_options(field.get("options", {})),
-                "indexed": field["key"] in INDEXED_STANDARD
-                or field.get("type") in DUPLICATE_KEY_TYPES,
-            }
-            await insert_field(conn, workspace_id, object_id, values, is_standard=True)
-        if "pipeline" in spec:
-            pipeline = spec["pipeline"]
-            await insert_pipeline(
-                conn,
-                workspace_id,
-                object_id,
-                key=pipeline["key"],
-                label=pipeline["label"],
-                stage_specs=[
-                    {"color": None, "system_key": None, **stage} for stage in pipeline["stages"]
-                ],
-                is_standard=True,
-            )
 
 
 async def create_workspace(
