@@ -13,8 +13,9 @@ locks in one order: by rank, then group locks before value locks, then by key, a
 them before any row lock; one that holds values in several calls makes them in rank order.
 Two writers then never wait on each other in a cycle.
 
-Before all of these comes the workspace's metadata lock (:func:`hold_metadata`): shared by
-writers that use the metadata, exclusive for a change of it, always the first lock taken.
+Before all of these comes the workspace's metadata lock: shared by writers that use the
+metadata (:func:`pin_metadata`), exclusive for a change of it (:func:`hold_metadata`),
+always the first lock taken.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "hold_values",
     "is_transient",
     "lock_key",
+    "pin_metadata",
 ]
 
 #: SQLSTATEs of a transaction the server aborted only because of others: a deadlock victim
@@ -91,11 +93,23 @@ async def hold_values(
     await conn.execute(_LOCK, {"keys": keys, "modes": [order[k][2] for k in keys]})
 
 
-async def hold_metadata(conn: AsyncConnection, workspace_id: int, *, exclusive: bool) -> None:
-    """Lock the workspace's metadata until the transaction ends: shared for a writer that
-    relies on it, exclusive for a change to it. Take it before any other lock."""
-    take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    await conn.execute(sa.text(f"SELECT {take}(:k)"), {"k": lock_key("metadata", workspace_id)})
+async def pin_metadata(conn: AsyncConnection, workspace_id: int) -> int:
+    """Lock the workspace's metadata shared until the transaction ends, for a writer that
+    relies on it, and read its version under the lock: one round trip (the function of
+    migration 0010). Take it before any other lock."""
+    found = await conn.execute(
+        sa.text("SELECT crm_pin_metadata(:workspace, :k)"),
+        {"workspace": workspace_id, "k": lock_key("metadata", workspace_id)},
+    )
+    return int(found.scalar_one())
+
+
+async def hold_metadata(conn: AsyncConnection, workspace_id: int) -> None:
+    """Lock the workspace's metadata exclusively until the transaction ends, for a change
+    to it; writers that pinned it finish first, and later ones wait. Take it first."""
+    await conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("metadata", workspace_id)}
+    )
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -16,7 +16,7 @@ from crm.core.metadata.model import (
     UserMeta,
     WorkspaceMeta,
 )
-from crm.db.locks import hold_metadata
+from crm.db.locks import hold_metadata, pin_metadata
 from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
 
 #: Per process; keyed by database and workspace, so one process may serve several databases.
@@ -53,14 +53,9 @@ async def pinned_version(conn: AsyncConnection, workspace_id: int, version: int)
     pin = conn.info.get(_PIN)
     if pin is not None and pin[0] is _transaction(conn):
         return version if pin[1] is None else int(pin[1])
-    await hold_metadata(conn, workspace_id, exclusive=False)
-    current = (
-        await conn.execute(
-            sa.select(workspaces.c.metadata_version).where(workspaces.c.id == workspace_id)
-        )
-    ).scalar_one()
+    current = await pin_metadata(conn, workspace_id)
     conn.info[_PIN] = (_transaction(conn), current)
-    return int(current)
+    return current
 
 
 async def hold_for_change(conn: AsyncConnection, workspace_id: int) -> None:
@@ -68,7 +63,7 @@ async def hold_for_change(conn: AsyncConnection, workspace_id: int) -> None:
     PostgreSQL), before reading what the change depends on; writers wait until it commits."""
     if conn.dialect.name != "postgresql":
         return
-    await hold_metadata(conn, workspace_id, exclusive=True)
+    await hold_metadata(conn, workspace_id)
     conn.info[_PIN] = (_transaction(conn), None)
 
 
