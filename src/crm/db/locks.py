@@ -34,6 +34,7 @@ __all__ = [
     "FIELD_VALUES",
     "hold_metadata",
     "hold_values",
+    "is_busy",
     "is_transient",
     "lock_key",
     "pin_metadata",
@@ -116,3 +117,10 @@ def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` aborted a transaction that can simply run again (see TRANSIENT)."""
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) in TRANSIENT
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite giving up on its write lock after the busy timeout: the
+    database is busy with another writer, not broken."""
+    orig = getattr(exc, "orig", None)
+    return type(orig).__name__ == "OperationalError" and "database is locked" in str(orig)

@@ -1,12 +1,14 @@
-"""A request aborted by the database only because of others runs again; others do not."""
+"""A request aborted by the database only because of others runs again; others do not; a
+database too busy to take a write in time is a 503 to retry, not a 500."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crm.api.common import http
 from crm.api.common.retry import ATTEMPTS, REPLAYABLE_BYTES, RetryTransient
@@ -122,3 +124,36 @@ async def test_every_face_runs_a_request_again_after_a_deadlock(
     answer = await client.post(path, json=body, headers=ws.auth)
     assert answer.status_code == created, answer.text
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "shape"),
+    [
+        ("/api/v1/objects/contact/records", {"fields": {"first_name": "Ada"}}, "native"),
+        ("/leadflip/api/intake", {"entity": "lead", "email": "ada@example.com"}, "leadflip"),
+        ("/flownally/v1/contacts", {"name": "Ada Lovelace"}, "flownally"),
+    ],
+)
+async def test_a_database_too_busy_to_take_a_write_answers_503_with_retry_after(
+    client: httpx.AsyncClient,
+    ws: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    body: dict[str, Any],
+    shape: str,
+) -> None:
+    async def busy(conn: Any, key: str | None) -> Any:
+        raise OperationalError(
+            "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(http, "authenticate", busy)
+    answer = await client.post(path, json=body, headers=ws.auth)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "1"
+    shown = {
+        "native": lambda b: b["error"]["code"] == "unavailable",
+        "leadflip": lambda b: b["status"] == "error" and "busy" in b["message"],
+        "flownally": lambda b: b["error"]["status"] == "UNAVAILABLE",
+    }
+    assert shown[shape](answer.json()), answer.json()

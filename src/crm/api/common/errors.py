@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from crm.api.common.http import MalformedBody, UnsupportedMedia
 from crm.core import errors as e
+from crm.db.locks import is_busy
+
+#: Seconds a client is asked to wait when the database was too busy to take its write.
+BUSY_RETRY_AFTER = 1
 
 STATUS: dict[type[e.CRMError], int] = {
     MalformedBody: 400,
@@ -24,3 +28,16 @@ def status_of(exc: e.CRMError) -> int:
         if kind in STATUS:
             return STATUS[kind]
     return 400
+
+
+def server_trouble(exc: Exception) -> tuple[int, dict[str, str], str]:
+    """The status, headers and message of an unexpected error: 503 with ``Retry-After``
+    when the database was too busy to take a write in time (SQLite's one write lock held
+    past its wait), else 500."""
+    if is_busy(exc):
+        return (
+            503,
+            {"Retry-After": str(BUSY_RETRY_AFTER)},
+            "The database is busy with other writes; try again shortly",
+        )
+    return 500, {}, "Something went wrong on our side"

@@ -33,25 +33,29 @@ _MEANINGS = {
     415: "The body comes in a content type the operation does not read",
     422: "Validation failed; the error names each field",
     429: "Too many requests; retry after the number of seconds in Retry-After",
+    503: "The database was too busy with other writes; retry after Retry-After seconds",
 }
 
 #: Statuses every operation can answer: any request may be malformed, unauthenticated,
-#: forbidden, aimed at a missing resource, oversized, invalid or rate limited.
-ERRORS = (400, 401, 403, 404, 413, 422, 429)
+#: forbidden, aimed at a missing resource, oversized, invalid, rate limited, or meet a
+#: database too busy to record it (SQLite's write lock; a read records its key's use).
+ERRORS = (400, 401, 403, 404, 413, 422, 429, 503)
 #: Statuses only a request that changes something can answer (PUT, POST, PATCH, DELETE).
 WRITE_ERRORS = (409,)
 #: Statuses only an operation that reads a body can answer.
 BODY_ERRORS = (415,)
 
 _METHODS = ("get", "put", "post", "patch", "delete")
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Seconds to wait before retrying",
+    }
+}
 _HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
-    429: {
-        "Retry-After": {
-            "schema": {"type": "integer", "minimum": 0},
-            "description": "Seconds to wait before retrying",
-        }
-    },
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
 }
 
 

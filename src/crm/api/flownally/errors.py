@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm.api.common.errors import status_of
+from crm.api.common.errors import server_trouble, status_of
 from crm.api.common.http import json_response
 from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
@@ -32,6 +32,7 @@ STATUS_NAMES = {
     422: "FAILED_PRECONDITION",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
+    503: "UNAVAILABLE",
 }
 
 
@@ -116,8 +117,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected(_request: Request, _exc: Exception) -> Response:
-    return json_response(body(500, "Something went wrong on our side"), 500)
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    status, headers, message = server_trouble(exc)
+    return json_response(body(status, message), status, headers)
 
 
 def install(app: FastAPI) -> None:

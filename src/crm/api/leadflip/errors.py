@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm.api.common.errors import status_of
+from crm.api.common.errors import server_trouble, status_of
 from crm.api.common.http import json_response
 from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
@@ -125,8 +125,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response(body(message), exc.status_code, error_headers(request, exc))
 
 
-async def _unexpected(_request: Request, _exc: Exception) -> Response:
-    return json_response(body("Server error"), 500)
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    status, headers, message = server_trouble(exc)
+    return json_response(body("Server error" if status == 500 else message), status, headers)
 
 
 def install(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crm.api.common.errors import status_of
+from crm.api.common.errors import server_trouble, status_of
 from crm.api.common.http import json_response, media_type
 from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
@@ -117,8 +117,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected(_request: Request, _exc: Exception) -> Response:
-    return json_response(error_body("internal_error", "Something went wrong on our side"), 500)
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    status, headers, message = server_trouble(exc)
+    code = "unavailable" if status == 503 else "internal_error"
+    return json_response(error_body(code, message), status, headers)
 
 
 def install(app: FastAPI) -> None:
