@@ -42,9 +42,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         more = message.get("more_body", False)
     status, headers, body = NOT_FOUND
-    for method, path, *answer in ANSWERS:
+    for method, path, known_status, known_headers, known_body in ANSWERS:
         if method == scope["method"] and path.fullmatch(scope["path"]):
-            status, headers, body = answer
+            status, headers, body = known_status, known_headers, known_body
             break
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

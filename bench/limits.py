@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bench import load
@@ -54,6 +56,19 @@ async def _together(buckets: Buckets, tasks: int, calls: int, *, one_key: bool) 
     return round(tasks * calls / (time.perf_counter() - t0))
 
 
+#: The limits each measured app runs with: none, in memory, in the database.
+_STORES: dict[str, dict[str, Any]] = {
+    "off": {"rate_limit": 0, "auth_failures": 0},
+    "memory": {"rate_limit": 1e9, "rate_burst": 10**9, "auth_failures": 10**9},
+    "database": {
+        "rate_limit": 1e9,
+        "rate_burst": 10**9,
+        "auth_failures": 10**9,
+        "rate_limit_store": "database",
+    },
+}
+
+
 async def main(opts: Options) -> dict[str, Any]:
     engine = make_engine(opts.url, pool_size=opts.tasks)
     try:
@@ -65,28 +80,16 @@ async def main(opts: Options) -> dict[str, Any]:
         scope = scope_of(f"/api/v1/objects/contact/records/{record.uuid}", made["api_key"])
         apps = {
             store: create_app(Settings(opts.url, inline_worker=False, **limits), engine)
-            for store, limits in {
-                "off": {"rate_limit": 0, "auth_failures": 0},
-                "memory": {"rate_limit": 1e9, "rate_burst": 10**9, "auth_failures": 10**9},
-                "database": {
-                    "rate_limit": 1e9,
-                    "rate_burst": 10**9,
-                    "auth_failures": 10**9,
-                    "rate_limit_store": "database",
-                },
-            }.items()
+            for store, limits in _STORES.items()
         }
         memory, database = MemoryBuckets(), DatabaseBuckets(engine)
-        steps = {
+        steps: dict[str, Callable[[], Awaitable[Any]]] = {
             "a key's token, in memory": lambda: memory.take("key:k", UNMET),
             "a key's token, in the database": lambda: database.take("key:k", UNMET),
             "an address's failures, read from the database": lambda: database.wait(
                 "auth:127.0.0.1", UNMET
             ),
-            **{
-                f"GET one contact, limits {s}": (lambda a=a: call(a, scope))
-                for s, a in apps.items()
-            },
+            **{f"GET one contact, limits {s}": partial(call, a, scope) for s, a in apps.items()},
         }
         for app in apps.values():
             assert await call(app, scope) == 200

@@ -168,7 +168,7 @@ async def existing_workspaces(engine: AsyncEngine, scale: int) -> list[BenchWork
 def _schedule(workspaces: list[BenchWorkspace]) -> list[tuple[BenchWorkspace, int]]:
     """Chunks in load order: always the workspace that is proportionally furthest behind."""
     done = {ws.subdomain: 0 for ws in workspaces}
-    order = []
+    order: list[tuple[BenchWorkspace, int]] = []
     while True:
         pending = [ws for ws in workspaces if done[ws.subdomain] < ws.size]
         if not pending:
@@ -232,6 +232,7 @@ async def analyze(engine: AsyncEngine) -> float:
             await conn.commit()
             # Outside any transaction (the engine's begin hook would open one).
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
             await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             await conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -13,6 +13,7 @@ import json
 import random
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,7 +63,10 @@ class Capture:
             self.statements.append((statement, parameters))
 
     def last_records_query(self) -> tuple[str, Any]:
-        return next(s for s in reversed(self.statements) if "FROM records" in s[0])
+        found: tuple[str, Any] = next(
+            s for s in reversed(self.statements) if "FROM records" in s[0]
+        )
+        return found
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -146,7 +150,7 @@ async def measure(
     }
 
 
-def _sqlite_plan(rows: list[Any]) -> list[str]:
+def _sqlite_plan(rows: Sequence[Any]) -> list[str]:
     depth: dict[int, int] = {0: -1}
     lines = []
     for node, parent, _unused, detail in rows:
