@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.core.auth.service import principal_for_user
+from crm.core.tags import service as tags
+from crm.db.engine import transaction
 from tests.api.concurrency.conftest import API, CLIENTS, at_once, feed, statuses
-from tests.conftest import Workspace
+from tests.conftest import Workspace, bearer
 
 CONTACTS = f"{API}/objects/contact/records"
 
@@ -59,6 +64,23 @@ async def test_parallel_tagging_while_the_tag_is_deleted_never_fails(
     for record in records:
         on = (await client.get(f"{CONTACTS}/{record}/tags", headers=auth)).json()["data"]
         assert on == []
+
+
+async def test_an_agent_deleting_a_tag_waits_for_a_tagging_in_flight_and_takes_none_away(
+    client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str], engine: AsyncEngine
+) -> None:
+    record = await _contact(client, auth)
+    vip = (await _made(await client.post(f"{API}/tags", json={"name": "VIP"}, headers=auth)))["id"]
+    agent = bearer(await ws.add_key(role="agent", email="al@acme.io"))
+    async with transaction(engine, write=True) as conn:
+        owner = await principal_for_user(conn, ws.owner_id)
+        await tags.tag_record(conn, owner, "contact", record, vip)
+        # The agent's deletion starts while the owner's tagging is not yet committed.
+        deletion = asyncio.ensure_future(client.delete(f"{API}/tags/{vip}", headers=agent))
+        await asyncio.sleep(0.5)
+    assert (await deletion).status_code == 403, (await deletion).text
+    on = (await client.get(f"{CONTACTS}/{record}/tags", headers=auth)).json()["data"]
+    assert [t["id"] for t in on] == [vip]
 
 
 async def test_parallel_claims_of_one_address_give_it_to_one_record(

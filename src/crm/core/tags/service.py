@@ -135,17 +135,26 @@ async def list_tags(
 
 
 async def get_tag(
-    conn: AsyncConnection, principal: Principal, ref: str, *, lock: bool = False
+    conn: AsyncConnection,
+    principal: Principal,
+    ref: str,
+    *,
+    lock: bool = False,
+    exclusive: bool = False,
 ) -> Tag:
     """A tag of the workspace by UUID; NotFound otherwise. A writer that puts it on records
-    passes ``lock``: the tag then cannot be deleted before the writer's transaction ends."""
+    passes ``lock``: the tag then cannot be deleted before the writer's transaction ends.
+    Its deletion passes ``exclusive``: writers putting it on records finish first, and no
+    other starts until the deletion ends, so the records it is on stay as they were read."""
     wanted = parse_uuid(ref)
     row = None
     if wanted is not None:
         select = sa.select(tags).where(
             tags.c.workspace_id == principal.workspace_id, tags.c.uuid == wanted
         )
-        row = (await conn.execute(select.with_for_update(read=True) if lock else select)).first()
+        if lock or exclusive:
+            select = select.with_for_update(read=not exclusive)
+        row = (await conn.execute(select)).first()
     if row is None:
         raise NotFound("Tag not found")
     return _tag(row)
@@ -204,7 +213,7 @@ async def delete_tag(conn: AsyncConnection, principal: Principal, ref: str) -> N
     record it may not edit carries: never take others' labels away.
     """
     principal.require_scope("tag", "delete")
-    tag = await get_tag(conn, principal, ref)
+    tag = await get_tag(conn, principal, ref, exclusive=True)
     if not principal.manages("objects"):
         carriers = await conn.execute(
             sa.select(records.c.object_type_id, records.c.owner_id)
