@@ -1,5 +1,5 @@
-"""Pages of a record's lists (notes, links, identities): a checked size, and a cursor that
-is the id (UUID) of the last item of the page before."""
+"""Pages of lists (a record's notes, links, identities and tags; tags; events): a checked
+size, and a cursor that is the id (UUID) of the last item of the page before."""
 
 from __future__ import annotations
 
@@ -19,12 +19,18 @@ def check_limit(limit: int, most: int) -> None:
 
 
 async def after(
-    conn: AsyncConnection, keys: sa.Select[Any], uuid: sa.ColumnElement[Any], cursor: str
+    conn: AsyncConnection,
+    keys: sa.Select[Any],
+    uuid: sa.ColumnElement[Any],
+    cursor: str,
+    *,
+    field: str = "cursor",
+    message: str = "is not an item of this list",
 ) -> Any:
     """The row of ``keys`` (a select of the sort keys, already scoped to the list) whose
-    ``uuid`` the cursor names; ValidationFailed on ``cursor`` if none."""
+    ``uuid`` the cursor names; ValidationFailed on ``field`` with ``message`` if none."""
     wanted = parse_uuid(cursor)
     row = None if wanted is None else (await conn.execute(keys.where(uuid == wanted))).first()
     if row is None:
-        raise ValidationFailed.of([FieldError("cursor", "is not an item of this list")])
+        raise ValidationFailed.of([FieldError(field, message)])
     return row

@@ -17,10 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.core import paging
 from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
-from crm.core.errors import FieldError, ValidationFailed
-from crm.core.ids import parse_uuid, uuid7
+from crm.core.ids import uuid7
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.records.model import Record
 from crm.db.schema import events
@@ -144,19 +144,15 @@ async def _position(
     ValidationFailed on ``name`` when the workspace has no such event."""
     if cursor is None:
         return None
-    wanted = parse_uuid(cursor)
-    found = None
-    if wanted is not None:
-        found = (
-            await conn.execute(
-                sa.select(events.c.id).where(
-                    events.c.workspace_id == workspace_id, events.c.uuid == wanted
-                )
-            )
-        ).scalar()
-    if found is None:
-        raise ValidationFailed.of([FieldError(name, "must be the id of an event you were shown")])
-    return int(found)
+    found = await paging.after(
+        conn,
+        sa.select(events.c.id).where(events.c.workspace_id == workspace_id),
+        events.c.uuid,
+        cursor,
+        field=name,
+        message="must be the id of an event you were shown",
+    )
+    return int(found.id)
 
 
 async def record_timeline(
