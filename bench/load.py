@@ -28,7 +28,7 @@ from crm.core.metadata.service import create_field
 from crm.core.records.service import bulk_create
 from crm.core.tags.service import Tag, create_tag, tag_records
 from crm.core.workspaces.service import create_workspace, find_workspace, owner_user_id
-from crm.db.engine import transaction
+from crm.db.engine import OFFLOAD, transaction
 from crm.db.migrate import upgrade
 from crm.db.schema import records, users
 
@@ -228,12 +228,14 @@ async def analyze(engine: AsyncEngine) -> float:
     t0 = time.perf_counter()
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            await conn.exec_driver_sql("ANALYZE")
+            await conn.exec_driver_sql("ANALYZE", execution_options=OFFLOAD)
             await conn.commit()
             # Outside any transaction (the engine's begin hook would open one).
             raw = await conn.get_raw_connection()
             assert raw.driver_connection is not None
-            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await asyncio.to_thread(
+                raw.driver_connection.execute, "PRAGMA wal_checkpoint(TRUNCATE)"
+            )
         else:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.exec_driver_sql("VACUUM ANALYZE")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
@@ -11,7 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+from crm.db import sqlite_driver
+
+_ASYNC_DRIVERS = {
+    "sqlite": f"sqlite+{sqlite_driver.Dialect.driver}",
+    "postgresql": "postgresql+asyncpg",
+}
+
+#: Execution options of a statement that may run long (a search, a count, bulk work): on
+#: SQLite it runs in a thread instead of on the event loop (:mod:`crm.db.sqlite_driver`).
+OFFLOAD = {"crm_offload": True}
 
 
 def async_url(url: str) -> sa.URL:
@@ -25,10 +38,6 @@ def async_url(url: str) -> sa.URL:
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
 
 
 class Caches(NamedTuple):
@@ -47,25 +56,12 @@ BULK = Caches(page_kib=8 * 1024, statements=16)
 
 
 def _configure_sqlite(engine: AsyncEngine, cache_kib: int) -> None:
-    """WAL with synchronous=FULL: an acknowledged commit survives a crash or power loss."""
+    """Each connection as :func:`crm.db.sqlite_driver.configure` sets it; writers begin
+    ``IMMEDIATE``."""
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=10000",
-            f"cache_size=-{cache_kib}",
-            "temp_store=MEMORY",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-        # SQLite's own lower() folds ASCII only; ilike (lower(x) LIKE lower(y)) must fold
-        # "É" as PostgreSQL does.
-        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+        sqlite_driver.configure(dbapi_conn.sqlite, page_kib=cache_kib)
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
@@ -85,6 +81,8 @@ def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> A
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={"cached_statements": caches.statements},
+            pool_size=pool_size,
+            max_overflow=0,
         )
         _configure_sqlite(engine, caches.page_kib)
         return engine
@@ -105,10 +103,65 @@ def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> A
     )
 
 
+#: How long a writer waits for this process's other writers, as SQLite's busy timeout
+#: bounds its wait for other processes'.
+BUSY_SECONDS = 10.0
+
+_gates: weakref.WeakKeyDictionary[AsyncEngine, dict[asyncio.AbstractEventLoop, asyncio.Lock]]
+_gates = weakref.WeakKeyDictionary()
+
+
+class WriterBusy(sa.exc.OperationalError):
+    """This process's other writers held SQLite's write lock for the whole busy timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+@asynccontextmanager
+async def writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """On SQLite, this process's writers take turns in order here instead of polling for the
+    database's write lock (which SQLite's busy handler does with sleeps of up to 100 ms)."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    gates = _gates.setdefault(engine, {})
+    gate = gates.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    try:
+        await asyncio.wait_for(gate.acquire(), BUSY_SECONDS)
+    except TimeoutError:
+        raise WriterBusy() from None
+    try:
+        yield
+    finally:
+        gate.release()
+
+
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, *, write: bool) -> AsyncIterator[AsyncConnection]:
     """One unit of work: commits when the block ends, rolls back if it raises."""
+    if write:
+        async with writer_turn(engine), _connected(engine, write) as conn:
+            yield conn
+    else:
+        async with _connected(engine, write) as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def _connected(engine: AsyncEngine, write: bool) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
         await conn.execution_options(crm_write=write)
         async with conn.begin():
             yield conn
+
+
+def database_key(engine: AsyncEngine) -> str:
+    """The identity of the database behind ``engine``, for per-process caches (which may
+    serve several databases); its password is masked."""
+    return _rendered(engine.url)
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered(url: sa.URL) -> str:
+    return url.render_as_string()

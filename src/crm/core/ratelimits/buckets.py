@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm.db.engine import writer_turn
 from crm.db.schema import rate_buckets
 
 #: How often, at most, a process forgets idle buckets.
@@ -151,12 +152,12 @@ async def _statements(engine: AsyncEngine, *, write: bool) -> AsyncIterator[Asyn
             return
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
-        await raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
         try:
-            async with conn.begin():
+            async with writer_turn(engine), conn.begin():
                 yield conn
         finally:
-            await raw.execute("PRAGMA synchronous=FULL")
+            raw.execute("PRAGMA synchronous=FULL")
 
 
 def _take(dialect: str, name: str, rate: Rate, now: float) -> sa.Insert:

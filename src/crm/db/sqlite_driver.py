@@ -1,0 +1,325 @@
+"""An async SQLAlchemy driver for SQLite that runs short statements on the event loop.
+
+SQLite is a library, not a server: a primary-key ``SELECT`` takes a few microseconds, while
+handing each DB-API call to a connection's own thread and back (aiosqlite) costs tens of
+microseconds and a trip through the event loop per call (ADR 0004, ADR 0008). This driver
+calls :mod:`sqlite3` directly from the event loop's thread for statements that are bounded,
+and runs in a thread pool only what may take long, so nothing on the loop waits for long:
+
+- statements marked ``crm_offload`` (searches, counts, bulk work: see
+  :data:`crm.db.engine.OFFLOAD`), every ``executemany`` and every statement with more
+  than :data:`INLINE_PARAMETERS` parameters;
+- ``BEGIN IMMEDIATE``, which may wait up to the busy timeout for another process's writer;
+- the ``COMMIT`` of a writing transaction, which waits for the disk (``synchronous=FULL``).
+
+A statement in a thread that its request abandons (a cancelled task) is interrupted with
+``sqlite3_interrupt`` and awaited before the connection goes back to the pool, so no
+connection is ever used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any, TypeVar
+
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import AdaptedConnection
+from sqlalchemy.engine.url import URL
+from sqlalchemy.util.concurrency import await_
+
+#: More bound parameters than this and a statement is bulk work: it runs in a thread.
+INLINE_PARAMETERS = 64
+#: Rows a server-side cursor reads per trip to its thread.
+STREAM_BATCH = 1000
+
+T = TypeVar("T")
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def configure(conn: sqlite3.Connection, *, page_kib: int, busy_ms: int = 10_000) -> None:
+    """WAL with synchronous=FULL: an acknowledged commit survives a crash or power loss.
+
+    Transactions are begun explicitly (``isolation_level`` None); ``page_kib`` sizes the
+    page cache; a statement waits ``busy_ms`` for another writer's lock.
+    """
+    conn.isolation_level = None
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        "foreign_keys=ON",
+        f"busy_timeout={busy_ms}",
+        f"cache_size=-{page_kib}",
+        "temp_store=MEMORY",
+    ):
+        conn.execute(f"PRAGMA {pragma}")
+    # SQLite's own lower() folds ASCII only; ilike (lower(x) LIKE lower(y)) must fold
+    # "É" as PostgreSQL does.
+    conn.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(thread_name_prefix="crm-sqlite")
+    return _executor
+
+
+async def _in_thread(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (which uses ``conn``) in a thread; if the caller is cancelled, interrupt
+    the statement and wait for the thread to let go of the connection before re-raising."""
+    future = asyncio.get_running_loop().run_in_executor(_threads(), fn)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        conn.interrupt()
+        await asyncio.wait([future])
+        raise
+
+
+async def _inline(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+def _run(conn: sqlite3.Connection, offload: bool, fn: Callable[[], T]) -> T:
+    """Run ``fn`` from SQLAlchemy's greenlet: in a thread, or on the event loop's thread
+    without yielding to the loop (still awaited, as the async engine requires)."""
+    return await_(_in_thread(conn, fn) if offload else _inline(fn))
+
+
+class Cursor:
+    """A DB-API cursor whose rows are read in full when the statement runs."""
+
+    server_side = False
+
+    def __init__(self, adapted: Connection) -> None:
+        self._adapted = adapted
+        self._cursor = adapted.sqlite.cursor()
+        self._rows: deque[Any] = deque()
+        self.arraysize = 1
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    def _offload(self, operation: str, parameters: Any) -> bool:
+        if self._adapted.offload_next:
+            self._adapted.offload_next = False
+            return True
+        if parameters is not None and len(parameters) > INLINE_PARAMETERS:
+            return True
+        if operation.startswith("BEGIN IMMEDIATE"):
+            self._adapted.writing = True
+            return True
+        return False
+
+    def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Any:
+        offload = self._offload(operation, parameters)
+
+        def step() -> None:
+            if parameters is None:
+                self._cursor.execute(operation)
+            else:
+                self._cursor.execute(operation, parameters)
+            if self._cursor.description is not None:
+                self._rows = deque(self._cursor.fetchall())
+
+        _run(self._adapted.sqlite, offload, step)
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
+        self._adapted.offload_next = False
+        _run(
+            self._adapted.sqlite,
+            True,
+            lambda: self._cursor.executemany(operation, seq_of_parameters),
+        )
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        rows = self._rows
+        return [rows.popleft() for _ in range(min(size or self.arraysize, len(rows)))]
+
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __iter__(self) -> Any:
+        while self._rows:
+            yield self._rows.popleft()
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to release early: the rows were read in full when the statement ran."""
+
+    def setinputsizes(self, *sizes: Any) -> None:
+        """Nothing to do: SQLite types values as they come."""
+
+    def close(self) -> None:
+        self._rows.clear()
+        self._cursor.close()
+
+
+class StreamCursor(Cursor):
+    """A server-side cursor: rows are read in batches, each in a thread, as they are asked for."""
+
+    server_side = True
+
+    def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Any:
+        self._adapted.offload_next = False
+        _run(
+            self._adapted.sqlite,
+            True,
+            lambda: self._cursor.execute(operation, () if parameters is None else parameters),
+        )
+
+    def _fetch(self, size: int) -> list[Any]:
+        return _run(self._adapted.sqlite, True, lambda: self._cursor.fetchmany(size))
+
+    def fetchone(self) -> Any:
+        rows = self._fetch(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._fetch(size or self.arraysize)
+
+    def fetchall(self) -> list[Any]:
+        return _run(self._adapted.sqlite, True, self._cursor.fetchall)
+
+    def __iter__(self) -> Any:
+        while rows := self._fetch(STREAM_BATCH):
+            yield from rows
+
+
+class Connection(AdaptedConnection):
+    """A :class:`sqlite3.Connection` adapted to SQLAlchemy's async engine."""
+
+    __slots__ = ("dbapi", "offload_next", "sqlite", "writing")
+
+    def __init__(self, dbapi: Any, connection: sqlite3.Connection) -> None:
+        self.dbapi = dbapi
+        self._connection = connection  # type: ignore[assignment]
+        self.sqlite = connection
+        #: The next statement runs in a thread (set from its execution options).
+        self.offload_next = False
+        #: The open transaction took the write lock: its commit waits for the disk.
+        self.writing = False
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.sqlite.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: Any) -> None:
+        self.sqlite.isolation_level = value
+
+    def create_function(self, *args: Any, **kw: Any) -> None:
+        self.sqlite.create_function(*args, **kw)
+
+    def cursor(self, server_side: bool = False) -> Cursor:
+        return StreamCursor(self) if server_side else Cursor(self)
+
+    def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        cursor = self.cursor()
+        cursor.execute(operation, parameters)
+        return cursor
+
+    def commit(self) -> None:
+        writing, self.writing = self.writing, False
+        _run(self.sqlite, writing, self.sqlite.commit)
+
+    def rollback(self) -> None:
+        self.writing = False
+        self.sqlite.rollback()
+
+    def close(self) -> None:
+        self.sqlite.close()
+
+
+class _DBAPI:
+    """The module-like object SQLAlchemy expects: ``connect`` and the DB-API's names."""
+
+    paramstyle = "qmark"
+
+    def __init__(self) -> None:
+        for name in (
+            "DatabaseError",
+            "Error",
+            "IntegrityError",
+            "InterfaceError",
+            "NotSupportedError",
+            "OperationalError",
+            "ProgrammingError",
+            "Warning",
+            "InternalError",
+            "DataError",
+            "Binary",
+            "PARSE_COLNAMES",
+            "PARSE_DECLTYPES",
+            "sqlite_version",
+            "sqlite_version_info",
+        ):
+            setattr(self, name, getattr(sqlite3, name))
+        self.sqlite = sqlite3
+
+    def connect(self, *args: Any, **kw: Any) -> Connection:
+        kw["check_same_thread"] = False
+        return Connection(self, sqlite3.connect(*args, **kw))
+
+
+class _ExecutionContext(SQLiteExecutionContext):
+    def create_server_side_cursor(self) -> Any:
+        return self._dbapi_connection.cursor(server_side=True)
+
+
+class Dialect(SQLiteDialect_pysqlite):
+    """``sqlite+crm``: the pysqlite dialect's SQL over :class:`Connection`."""
+
+    driver = "crm"
+    execution_ctx_cls = _ExecutionContext
+    is_async = True
+    supports_statement_cache = True
+    supports_server_side_cursors = True
+
+    @classmethod
+    def import_dbapi(cls) -> ModuleType:
+        return _DBAPI()  # type: ignore[return-value]
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
+
+    def get_driver_connection(self, connection: Any) -> sqlite3.Connection:
+        return connection.sqlite  # type: ignore[no-any-return]
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if context is not None and context.execution_options.get("crm_offload"):
+            cursor._adapted.offload_next = True
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        self.do_execute(cursor, statement, None, context)
+
+
+registry.register("sqlite.crm", __name__, "Dialect")
