@@ -28,7 +28,12 @@ def main() -> None:
     ru = _loaded(sub, "run", "the whole suite: load, HTTP, queries, bulk writes, memory", 50)
     ru.add_argument("--budget", type=float, default=30.0, help="seconds per query at most")
     ru.add_argument("--seconds", type=float, default=10.0, help="wrk's duration per figure")
-    ru.add_argument("--workers", type=int, default=1, help="server processes (crm serve)")
+    ru.add_argument(
+        "--workers",
+        type=_counts,
+        default=[1, 2],
+        help="server processes (crm serve), one HTTP section per count: 1,2",
+    )
     ru.add_argument("--bulk-requests", type=int, default=10, help="bulk intake requests")
     ru.add_argument("--out", type=Path, default=run.RESULTS, help="folder for the results")
     ru.add_argument("--docs", action="store_true", help="then rewrite docs/benchmarks.md")
@@ -124,6 +129,17 @@ def _loaded(sub: Any, name: str, help_: str, reps: int) -> argparse.ArgumentPars
     parser.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_<scale>)")
     parser.add_argument("--reps", type=int, default=reps, help="repetitions per query and side")
     return parser
+
+
+def _counts(text: str) -> list[int]:
+    """Worker counts written ``1,2``."""
+    try:
+        counts = [int(n) for n in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not worker counts: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"not worker counts: {text!r}")
+    return counts
 
 
 def _storage_options(args: argparse.Namespace, url: str) -> storage.Options:

@@ -38,6 +38,16 @@ def _n(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _verdict(v: dict[str, Any] | None) -> str:
+    """A target's cell: the figure, the database's own goal if it has one, the verdict."""
+    if v is None:
+        return "-"
+    measured = v["measured"]
+    shown = f"{measured:.3f}" if isinstance(measured, float) and measured < 1 else _n(measured)
+    goal = f" ({v['goal']})" if "goal" in v else ""
+    return f"{shown}{goal} {'met' if v['met'] else 'falls short'}"
+
+
 def _verdicts(runs: dict[str, dict[str, Any]]) -> list[str]:
     dbs = list(runs)
     by_target: dict[str, dict[str, dict[str, Any]]] = {}
@@ -48,10 +58,7 @@ def _verdicts(runs: dict[str, dict[str, Any]]) -> list[str]:
     for target, found in by_target.items():
         cells = [target]
         for db in dbs:
-            v = found.get(db)
-            cells.append(
-                "-" if v is None else f"{_n(v['measured'])} {'met' if v['met'] else 'falls short'}"
-            )
+            cells.append(_verdict(found.get(db)))
         rows.append(cells)
     return _table(["target", *(NAMES[d] for d in dbs)], rows)
 
@@ -60,8 +67,8 @@ def _http(run: dict[str, Any]) -> list[str]:
     h = run["http"]
     lines = [
         f"{h['connections']} connections, {h['wrk_threads']} wrk threads, {h['seconds']:g} s "
-        f"per figure after a 2 s warm-up; `crm serve --workers {h['workers']}` and the bare "
-        f"endpoint under `uvicorn --workers {h['workers']}`.",
+        f"per figure after a {h.get('warm_up', 2):g} s warm-up; `crm serve --workers "
+        f"{h['workers']}` and the bare endpoint under `uvicorn --workers {h['workers']}`.",
         "",
     ]
     rows = []
@@ -69,18 +76,84 @@ def _http(run: dict[str, Any]) -> list[str]:
         ours, bare = e["crm"], e["bare"]
         rows.append(
             [
-                f"{e['method']} {e['name']}",
+                _request(e),
                 _n(ours["rps"]),
                 _n(ours["p50_ms"]),
                 _n(ours["p99_ms"]),
                 _n(bare["rps"]),
                 _n(bare["p50_ms"]),
-                "-" if e["ratio"] is None else f"{e['ratio']:.3f}",
+                _ratio(e),
                 ours["errors"] + bare["errors"],
             ]
         )
     head = ["request", "req/s", "p50 ms", "p99 ms", "bare req/s", "bare p50 ms", "ratio", "errors"]
     return lines + _table(head, rows)
+
+
+def _request(e: dict[str, Any]) -> str:
+    return f"{e['what']} (`{e['name']}`)" if "what" in e else f"{e['method']} {e['name']}"
+
+
+def _ratio(e: dict[str, Any]) -> str:
+    return "-" if e["ratio"] is None else f"{e['ratio']:.3f}"
+
+
+def _workers(run: dict[str, Any]) -> list[str]:
+    """Each request's figures at every worker count of the run, side by side."""
+    sections = [run["http"], *run.get("http_more_workers", [])]
+    if len(sections) < 2:
+        return []
+    head = ["request"]
+    for h in sections:
+        w = h["workers"]
+        head += [f"req/s, {w} w.", f"bare req/s, {w} w.", f"ratio, {w} w."]
+    rows = []
+    for at_each in zip(*(h["endpoints"] for h in sections), strict=True):
+        row = [_request(at_each[0])]
+        for e in at_each:
+            row += [_n(e["crm"]["rps"]), _n(e["bare"]["rps"]), _ratio(e)]
+        rows.append(row)
+    counts = " and ".join(str(h["workers"]) for h in sections)
+    lines = [
+        f"#### {counts} server processes",
+        "",
+        f"The same requests with `crm serve --workers N` and the bare endpoint under "
+        f"`uvicorn --workers N`, for N = {counts} (w.).",
+        "",
+    ]
+    return lines + _table(head, rows)
+
+
+def _head_of_line(run: dict[str, Any]) -> list[str]:
+    """Point reads alone and beside the slowest searches."""
+    if "head_of_line" not in run:
+        return []
+    h = run["head_of_line"]
+    slow = h["slow"]
+    lines = [
+        "#### Point reads beside slow searches",
+        "",
+        f"wrk reads one contact at a time through the native API over {h['connections']} "
+        f"connections for {h['seconds']:g} s (`crm serve --workers {h['workers']}`), alone, "
+        f"then while another process keeps {slow['connections']} connections busy with the "
+        f"slowest searches ({', '.join(f'`{q}`' for q in h['slow_queries'])}, as HTTP list "
+        f"and search requests). Target: p99 <= {h['p99_target_ms']:g} ms beside the searches.",
+        "",
+    ]
+    rows = [
+        [label, _n(r["rps"]), _n(r["p50_ms"]), _n(r["p99_ms"]), r["errors"]]
+        for label, r in (("point reads alone", h["alone"]), ("beside", h["beside_slow"]))
+    ]
+    rows.append(
+        [
+            f"the slow searches ({slow['searches']:,} done)",
+            _n(slow["per_s"]),
+            _n(slow["p50_ms"]),
+            _n(slow["p99_ms"]),
+            slow["errors"],
+        ]
+    )
+    return lines + _table(["requests", "req/s", "p50 ms", "p99 ms", "errors"], rows)
 
 
 def _anatomy(run: dict[str, Any]) -> list[str]:
@@ -180,6 +253,8 @@ def markdown(runs: dict[str, dict[str, Any]]) -> str:
             "### HTTP",
             "",
             *_http(run),
+            *_workers(run),
+            *_head_of_line(run),
             *_anatomy(run),
             f"### Queries at {run['scale']:,} records (first page of 50, ms)",
             "",

@@ -24,6 +24,8 @@ from typing import Any
 
 CONNECTIONS = 64
 THREADS = 2
+#: A server is idle once its processes use less than this share of a core (see ``settle``).
+IDLE_SHARE = 0.05
 #: The benchmarks set their own rate limits: none, so that no figure is a 429's.
 UNLIMITED = {"CRM_RATE_LIMIT": "0", "CRM_AUTH_FAILURES": "0"}
 
@@ -79,6 +81,18 @@ def rss_mb(pid: int) -> float:
     return round(total_kib / 1024, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and its descendants, in seconds."""
+    ticks = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     """A server process on a local port, with a sampler of its memory while under load."""
@@ -94,6 +108,17 @@ class Server:
 
     def rss_mb(self) -> float:
         return rss_mb(self.process.pid)
+
+    def settle(self, timeout: float = 30.0, window: float = 0.2) -> None:
+        """Wait until the server is idle: wrk leaves requests of its closed connections
+        behind, which the server still serves, and the next figure should not pay for them."""
+        deadline = time.monotonic() + timeout
+        used = cpu_seconds(self.process.pid)
+        while time.monotonic() < deadline:
+            time.sleep(window)
+            before, used = used, cpu_seconds(self.process.pid)
+            if used - before < IDLE_SHARE * window:
+                return
 
     @contextmanager
     def sampled(self) -> Iterator[None]:
@@ -210,6 +235,7 @@ def wrk(
     seconds: float,
     method: str = "GET",
     body: str | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, Any]:
     """Run wrk against ``base`` for ``seconds``; requests/s and latency percentiles.
 
@@ -229,7 +255,7 @@ def wrk(
             [
                 "wrk",
                 f"-t{THREADS}",
-                f"-c{CONNECTIONS}",
+                f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--timeout",
                 "10s",
