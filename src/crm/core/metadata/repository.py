@@ -16,6 +16,7 @@ from crm.core.metadata.model import (
     UserMeta,
     WorkspaceMeta,
 )
+from crm.db.engine import database_key
 from crm.db.locks import hold_metadata, pin_metadata
 from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
 
@@ -184,7 +185,7 @@ async def cached(conn: AsyncConnection, workspace_id: int, version: int) -> Work
     Only a load whose version matches the committed one the caller authenticated with is
     cached, so an uncommitted change never lands in the cache.
     """
-    slot = (conn.engine.url.render_as_string(), workspace_id)
+    slot = (database_key(conn.engine), workspace_id)
     hit = _cache.get(slot)
     if hit is not None and hit.version == version:
         return hit
