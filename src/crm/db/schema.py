@@ -44,6 +44,9 @@ workspaces = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("subdomain", sa.String(63), nullable=False, unique=True),
     sa.Column("metadata_version", sa.Integer, nullable=False, server_default="1"),
+    # Bumped by triggers (migration 0011) whenever a key, role or user changes what its
+    # requests may do; cached principals are trusted only at the version they were read at.
+    sa.Column("auth_version", sa.Integer, nullable=False, server_default="1"),
     _created(),
 )
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.core.auth.principal import Principal
-from crm.core.auth.service import authenticate, record_key_use
+from crm.core.auth.service import authenticate, note_key_use, record_key_use
 from crm.core.errors import CRMError
 from crm.core.storable import require_storable
 from crm.db.engine import transaction
@@ -49,7 +49,8 @@ async def unit(
     """A transaction with the caller resolved from ``key``; commits on leaving the block.
 
     A key's use is recorded inside a writing unit, and after a reading one in a short
-    write transaction of its own, so reads never need the write lock.
+    write transaction of its own, so reads never need the write lock; once recorded and
+    committed, this process's cache of keys is told.
     """
     engine = engine_of(request)
     async with transaction(engine, write=write) as conn:
@@ -57,9 +58,12 @@ async def unit(
         if use_due and write and principal.key_id is not None:
             await record_key_use(conn, principal.key_id)
         yield conn, principal
-    if use_due and not write and principal.key_id is not None:
+    if not use_due or key is None or principal.key_id is None:
+        return
+    if not write:
         async with transaction(engine, write=True) as conn:
             await record_key_use(conn, principal.key_id)
+    note_key_use(engine, key)
 
 
 @asynccontextmanager

@@ -6,8 +6,9 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm.core.auth.cache import KnownKey, KnownKeys
 from crm.core.auth.credentials import hash_password, key_digest, new_api_key
 from crm.core.auth.principal import PERMISSION, SCOPE, Principal
 from crm.core.clock import utcnow
@@ -23,10 +24,40 @@ from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.fieldtypes import Email, FieldContext, FieldValueError
 from crm.core.metadata.repository import bump_version
+from crm.db.engine import database_key
 from crm.db.schema import api_keys, roles, users, workspaces
 
 #: How stale ``last_used_at`` may get before a request refreshes it (saves a write per call).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+#: How many keys each process keeps resolved (least recently used dropped first).
+CACHED_KEYS = 10_000
+_known = KnownKeys(CACHED_KEYS)
+
+#: Per request with a cached key: the workspace's versions, by primary key.
+_VERSIONS = sa.select(workspaces.c.metadata_version, workspaces.c.auth_version).where(
+    workspaces.c.id == sa.bindparam("workspace")
+)
+#: Resolving a key: what its principal is made of, read with the version it holds at.
+_RESOLVE = (
+    sa.select(
+        api_keys.c.id,
+        api_keys.c.workspace_id,
+        api_keys.c.scopes,
+        api_keys.c.user_id,
+        api_keys.c.last_used_at,
+        workspaces.c.uuid,
+        workspaces.c.metadata_version,
+        workspaces.c.auth_version,
+        roles.c.key.label("role_key"),
+        roles.c.permissions,
+        users.c.active,
+    )
+    .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
+    .join(roles, roles.c.id == api_keys.c.role_id)
+    .join(users, users.c.id == api_keys.c.user_id)
+    .where(api_keys.c.key_hash == sa.bindparam("digest"), api_keys.c.revoked_at.is_(None))
+)
 
 
 class Authentication(NamedTuple):
@@ -39,46 +70,42 @@ class Authentication(NamedTuple):
 async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Authentication:
     """Resolve an API key to its principal; Unauthenticated when missing, unknown or revoked.
 
-    Only reads: the caller records the key's use with :func:`record_key_use` when
-    ``use_due``, in a writing transaction (a read transaction upgraded to write fails on
-    SQLite when another connection wrote since it began).
+    A key this process resolved before costs one primary-key read of its workspace's
+    versions; it is resolved again when the workspace's ``auth_version`` moved. Call it
+    first in its transaction, so that what it caches was committed. Only reads: the caller
+    records the key's use with :func:`record_key_use` when ``use_due``, in a writing
+    transaction (a read transaction upgraded to write fails on SQLite when another
+    connection wrote since it began), then :func:`note_key_use` once that committed.
     """
     if not raw_key:
         raise Unauthenticated("An API key is required")
-    row = (
-        await conn.execute(
-            sa.select(
-                api_keys.c.id,
-                api_keys.c.workspace_id,
-                api_keys.c.scopes,
-                api_keys.c.user_id,
-                api_keys.c.last_used_at,
-                workspaces.c.uuid,
-                workspaces.c.metadata_version,
-                roles.c.key.label("role_key"),
-                roles.c.permissions,
-                users.c.active,
-            )
-            .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
-            .join(roles, roles.c.id == api_keys.c.role_id)
-            .join(users, users.c.id == api_keys.c.user_id)
-            .where(api_keys.c.key_hash == key_digest(raw_key), api_keys.c.revoked_at.is_(None))
-        )
-    ).first()
+    slot = (database_key(conn.engine), key_digest(raw_key))
+    known = _known.get(slot)
+    if known is not None:
+        versions = (await conn.execute(_VERSIONS, {"workspace": known.workspace_id})).first()
+        if versions is not None and versions.auth_version == known.auth_version:
+            return Authentication(known.principal(versions.metadata_version), _due(known))
+    row = (await conn.execute(_RESOLVE, {"digest": slot[1]})).first()
     if row is None or not row.active:
+        _known.drop(slot)
         raise Unauthenticated("The API key is not valid")
-    due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
-    principal = Principal(
+    known = KnownKey(
         workspace_id=row.workspace_id,
         workspace_uuid=row.uuid,
-        metadata_version=row.metadata_version,
         user_id=row.user_id,
         role_key=row.role_key,
         permissions=frozenset(row.permissions),
         scopes=frozenset(row.scopes),
         key_id=row.id,
+        last_used_at=row.last_used_at,
+        auth_version=row.auth_version,
     )
-    return Authentication(principal, due)
+    _known.put(slot, known)
+    return Authentication(known.principal(row.metadata_version), _due(known))
+
+
+def _due(known: KnownKey) -> bool:
+    return known.last_used_at is None or utcnow() - known.last_used_at > LAST_USED_RESOLUTION
 
 
 async def record_key_use(conn: AsyncConnection, key_id: int) -> None:
@@ -86,6 +113,14 @@ async def record_key_use(conn: AsyncConnection, key_id: int) -> None:
     await conn.execute(
         sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=utcnow())
     )
+
+
+def note_key_use(engine: AsyncEngine, raw_key: str) -> None:
+    """Tell this process's cache that the key's use was recorded and has committed: the
+    next refresh falls due ``LAST_USED_RESOLUTION`` from now."""
+    known = _known.get((database_key(engine), key_digest(raw_key)))
+    if known is not None:
+        known.last_used_at = utcnow()
 
 
 async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
