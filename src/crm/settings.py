@@ -37,6 +37,9 @@ class Settings:
     #: Whether the server process also runs a worker (``CRM_INLINE_WORKER``, default on); turn
     #: it off when separate ``crm worker`` processes do the background work.
     inline_worker: bool = True
+    #: Answer the most frequent reads in front of the framework (``CRM_HOT_PATHS``, on by
+    #: default); off, every request takes the full path, with the same answers.
+    hot_paths: bool = True
     #: Requests per second each API key may sustain (``CRM_RATE_LIMIT``); 0 turns it off.
     rate_limit: float = 100.0
     #: Requests a key may send at once above that rate (``CRM_RATE_BURST``).
@@ -67,6 +70,7 @@ class Settings:
             db_pool_size=int(env("CRM_DB_POOL_SIZE", 10)),
             max_import_bytes=int(env("CRM_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)),
             inline_worker=_flag("CRM_INLINE_WORKER", "1"),
+            hot_paths=_flag("CRM_HOT_PATHS", "1"),
             rate_limit=float(env("CRM_RATE_LIMIT", cls.rate_limit)),
             rate_burst=int(env("CRM_RATE_BURST", cls.rate_burst)),
             auth_failures=int(env("CRM_AUTH_FAILURES", cls.auth_failures)),

@@ -16,11 +16,14 @@ from starlette.responses import Response
 from crm import __version__
 from crm.api import flownally, leadflip
 from crm.api.common.face import mount
+from crm.api.common.hot import HotRoutes
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
 from crm.api.common.openapi import complete, document
 from crm.api.common.throttle import Throttle
 from crm.api.flownally import errors as flownally_errors
+from crm.api.flownally import hot as flownally_hot
 from crm.api.leadflip import errors as leadflip_errors
+from crm.api.leadflip import hot as leadflip_hot
 from crm.api.native import (
     access,
     events,
@@ -35,9 +38,11 @@ from crm.api.native import (
     tags,
     viewers,
 )
+from crm.api.native import hot as native_hot
 from crm.api.native.errors import ERROR_SCHEMA, install, render_status
 from crm.api.native.workspace_openapi import for_workspace
 from crm.core.metadata.service import metadata_for
+from crm.db.direct import Direct
 from crm.db.engine import make_engine
 from crm.settings import Settings
 from crm.worker.inline import inline_worker
@@ -66,6 +71,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             yield
             return
         app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.direct = Direct(app.state.engine)
         throttle.share(app.state.engine)
         for face, _ in faces.values():
             face.state.engine = app.state.engine
@@ -73,6 +79,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             try:
                 yield
             finally:
+                app.state.direct.close()
                 await app.state.engine.dispose()
 
     app = FastAPI(
@@ -85,6 +92,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         redoc_url=None,
     )
     app.state.engine, app.state.settings = engine, settings
+    app.state.direct = Direct(engine) if engine is not None else None
     for path, (face, _) in faces.items():
         face.state.engine, face.state.settings = engine, settings
         mount(app, path, face)
@@ -135,9 +143,14 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
                 return render(status, message)
         return render_status(status, message)
 
+    hot = (
+        (*native_hot.ROUTES, *flownally_hot.ROUTES, *leadflip_hot.ROUTES)
+        if settings.hot_paths
+        else ()
+    )
     throttle = Throttle(
         BodyLimit(
-            JsonByDefault(app),
+            JsonByDefault(HotRoutes(app, hot, lambda: app.state.direct)),
             settings.max_body_bytes,
             render_error,
             upload_limit=settings.max_import_bytes,

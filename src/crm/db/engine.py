@@ -36,12 +36,6 @@ def async_url(url: str) -> sa.URL:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 
-def database_key(engine: AsyncEngine) -> str:
-    """The identity of the database behind ``engine``, for per-process caches (which may
-    serve several databases); its password is masked."""
-    return engine.url.render_as_string()
-
-
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

@@ -79,7 +79,11 @@ async def received_unit(
 
 def bearer(request: Request) -> str | None:
     """The key from ``Authorization: Bearer ak_...``."""
-    header = request.headers.get("authorization", "")
+    return bearer_token(request.headers.get("authorization", ""))
+
+
+def bearer_token(header: str) -> str | None:
+    """The key in an ``Authorization`` header's value ``Bearer ak_...``."""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -114,10 +118,15 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_bytes(data: Any) -> bytes:
     """Serialise with orjson; UUIDs and datetimes render natively, anything else as text."""
+    return orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response of ``data`` (see :func:`json_bytes`)."""
     return Response(
-        orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z),
+        json_bytes(data),
         status_code=status,
         media_type="application/json",
         headers=headers,

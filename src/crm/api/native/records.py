@@ -35,15 +35,18 @@ from crm.core.storable import INT64
 
 router = APIRouter(tags=["records"])
 BASE = "/objects/{object}/records"
+#: Records on a page when the request does not say.
+DEFAULT_LIMIT = 50
 
 
-def _page(meta: WorkspaceMeta, page: Page) -> dict[str, object]:
+def page(meta: WorkspaceMeta, found: Page) -> dict[str, object]:
+    """A page of records as the list and search routes answer it."""
     out: dict[str, object] = {
-        "data": [render.record(meta, r) for r in page.records],
-        "next_cursor": page.next_cursor,
+        "data": [render.record(meta, r) for r in found.records],
+        "next_cursor": found.next_cursor,
     }
-    if page.total is not None:
-        out["total"] = page.total
+    if found.total is not None:
+        out["total"] = found.total
     return out
 
 
@@ -51,7 +54,7 @@ def _page(meta: WorkspaceMeta, page: Page) -> dict[str, object]:
 async def list_records(
     object: str,
     request: Request,
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
     cursor: str | None = None,
     offset: int | None = Query(None, ge=0, le=INT64),
     q: str | None = None,
@@ -69,9 +72,9 @@ async def list_records(
         with_total=include_total,
     )
     async with read(request) as (conn, p):
-        page = await records.find_records(conn, p, object, query)
+        found = await records.find_records(conn, p, object, query)
         meta = await metadata_for(conn, p)
-    return json_response(_page(meta, page))
+    return json_response(page(meta, found))
 
 
 @router.post(f"{BASE}/search", summary="Find records with a filter, sort and search")
@@ -87,9 +90,9 @@ async def search_records(object: str, body: SearchIn, request: Request) -> Respo
         with_total=body.include_total,
     )
     async with read(request) as (conn, p):
-        page = await records.find_records(conn, p, object, query)
+        found = await records.find_records(conn, p, object, query)
         meta = await metadata_for(conn, p)
-    return json_response(_page(meta, page))
+    return json_response(page(meta, found))
 
 
 @router.post(f"{BASE}/count", summary="Count records matching a filter")

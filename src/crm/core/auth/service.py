@@ -104,6 +104,16 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Authentica
     return Authentication(known.principal(row.metadata_version), _due(known))
 
 
+def known_key(database: str, raw_key: str | None) -> KnownKey | None:
+    """What this process resolved ``raw_key`` to, if it has and the key's use is not due
+    for recording; as of the workspace's ``auth_version`` it holds, which the caller must
+    compare with the committed one (a hot path reads it with its record)."""
+    if not raw_key:
+        return None
+    known = _known.get((database, key_digest(raw_key)))
+    return None if known is None or _due(known) else known
+
+
 def _due(known: KnownKey) -> bool:
     return known.last_used_at is None or utcnow() - known.last_used_at > LAST_USED_RESOLUTION
 

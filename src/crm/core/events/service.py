@@ -23,6 +23,7 @@ from crm.core.clock import utcnow
 from crm.core.ids import uuid7
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.records.model import Record
+from crm.db.direct import Prepared, Reader, param
 from crm.db.schema import events
 
 __all__ = [
@@ -171,6 +172,26 @@ async def record_timeline(
     if position is not None:
         query = query.where(events.c.id < position)
     rows = await conn.execute(query.order_by(events.c.id.desc()).limit(limit))
+    return [_event(r) for r in rows]
+
+
+_RECENT = Prepared(
+    sa.select(events)
+    .where(
+        events.c.workspace_id == param(events.c.workspace_id),
+        events.c.record_id == param(events.c.record_id),
+    )
+    .order_by(events.c.id.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+
+
+async def recent_of_record(
+    read: Reader, workspace_id: int, record_id: int, limit: int
+) -> list[Event]:
+    """A record's latest events, newest first (its first timeline page), through a point
+    read's reader (:mod:`crm.core.records.point`)."""
+    rows = await read.rows(_RECENT, workspace_id=workspace_id, record_id=record_id, limit=limit)
     return [_event(r) for r in rows]
 
 

@@ -25,6 +25,7 @@ from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import create_record, get_record, locate_record, require_reach
 from crm.core.storable import unstorable
+from crm.db.direct import Prepared, Reader, param
 from crm.db.locks import ADDRESSES, hold_values
 from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import identities, records
@@ -174,6 +175,23 @@ async def identities_of(
         for row in rows:
             out[row.record_id].append(_identity(row))
     return out
+
+
+_OF_RECORD = Prepared(
+    sa.select(identities)
+    .where(
+        identities.c.workspace_id == param(identities.c.workspace_id),
+        identities.c.record_id == param(identities.c.record_id),
+    )
+    .order_by(identities.c.id)
+)
+
+
+async def identities_of_record(read: Reader, workspace_id: int, record_id: int) -> list[Identity]:
+    """The identities of one record already shown to the caller, oldest first, through a
+    point read's reader (:mod:`crm.core.records.point`)."""
+    rows = await read.rows(_OF_RECORD, workspace_id=workspace_id, record_id=record_id)
+    return [_identity(row) for row in rows]
 
 
 async def _holder(

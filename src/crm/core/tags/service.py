@@ -25,6 +25,7 @@ from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
 from crm.core.records.rules import context, visible
 from crm.core.records.service import get_record, require_reach
+from crm.db.direct import Prepared, Reader, param
 from crm.db.rows import chunks, insert_new, insert_new_many
 from crm.db.schema import record_tags, records, tags
 
@@ -323,6 +324,24 @@ async def tags_of(
         for row in rows:
             out[row.record_id].append(_tag(row))
     return out
+
+
+_OF_RECORD = Prepared(
+    sa.select(record_tags.c.record_id, tags)
+    .join(tags, tags.c.id == record_tags.c.tag_id)
+    .where(
+        record_tags.c.workspace_id == param(record_tags.c.workspace_id),
+        record_tags.c.record_id == param(record_tags.c.record_id),
+    )
+    .order_by(tags.c.name_key)
+)
+
+
+async def tags_of_record(read: Reader, workspace_id: int, record_id: int) -> list[Tag]:
+    """The tags of one record already shown to the caller, by name, through a point read's
+    reader (:mod:`crm.core.records.point`)."""
+    rows = await read.rows(_OF_RECORD, workspace_id=workspace_id, record_id=record_id)
+    return [_tag(row) for row in rows]
 
 
 async def tags_named(
