@@ -130,8 +130,10 @@ class Direct:
         return self._sqlite
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Reader]:
-        """A :class:`Reader`; :class:`Unavailable` if SQLite would have to wait for a lock."""
+    async def reading(self, *, statements: int = 1) -> AsyncIterator[Reader]:
+        """A :class:`Reader` for up to ``statements`` statements, which on SQLite share one
+        snapshot (one statement has one by itself); :class:`Unavailable` if SQLite would
+        have to wait for a lock."""
         if self.dialect.name == "sqlite":
             conn = self._sqlite_connection()
 
@@ -139,11 +141,13 @@ class Direct:
                 return conn.execute(sql, arguments).fetchall()
 
             try:
-                conn.execute("BEGIN")
+                if statements > 1:
+                    conn.execute("BEGIN")
                 try:
                     yield Reader(self.dialect, run_sqlite)
                 finally:
-                    conn.execute("COMMIT")
+                    if statements > 1:
+                        conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
                     raise Unavailable(str(exc)) from exc

@@ -9,7 +9,8 @@ and runs in a thread pool only what may take long, so nothing on the loop waits 
 - statements marked ``crm_offload`` (searches, counts, bulk work: see
   :data:`crm.db.engine.OFFLOAD`), every ``executemany`` and every statement with more
   than :data:`INLINE_PARAMETERS` parameters;
-- ``BEGIN IMMEDIATE``, which may wait up to the busy timeout for another process's writer;
+- ``BEGIN IMMEDIATE`` when another process's writer holds the lock (it is tried on the
+  loop first, without waiting, and waits in a thread up to the busy timeout only then);
 - the ``COMMIT`` of a writing transaction, which waits for the disk (``synchronous=FULL``).
 
 A statement in a thread that its request abandons (a cancelled task) is interrupted with
@@ -126,14 +127,12 @@ class Cursor:
         if self._adapted.offload_next:
             self._adapted.offload_next = False
             return True
-        if parameters is not None and len(parameters) > INLINE_PARAMETERS:
-            return True
-        if operation.startswith("BEGIN IMMEDIATE"):
-            self._adapted.writing = True
-            return True
-        return False
+        return parameters is not None and len(parameters) > INLINE_PARAMETERS
 
     def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> Any:
+        if operation.startswith("BEGIN IMMEDIATE"):
+            self._begin_writing(operation)
+            return
         offload = self._offload(operation, parameters)
 
         def step() -> None:
@@ -145,6 +144,25 @@ class Cursor:
                 self._rows = deque(self._cursor.fetchall())
 
         _run(self._adapted.sqlite, offload, step)
+
+    def _begin_writing(self, operation: str) -> None:
+        """Take the write lock: at once if it is free (this process's writers take turns
+        before they get here, so it is held only by another process's writer), else in a
+        thread, waiting for it as long as the busy timeout allows."""
+        conn = self._adapted.sqlite
+        self._adapted.offload_next = False
+        self._adapted.writing = True
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            _run(conn, False, lambda: self._cursor.execute(operation))
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+        _run(conn, True, lambda: self._cursor.execute(operation))
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
         self._adapted.offload_next = False

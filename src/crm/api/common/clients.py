@@ -16,6 +16,8 @@ def networks(proxies: Iterable[str]) -> tuple[Network, ...]:
 
 
 def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    if not trusted:
+        return False
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

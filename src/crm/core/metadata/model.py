@@ -128,9 +128,15 @@ class ObjectMeta:
         except KeyError:
             raise NotFound(f"Object {self.key!r} has no field {key!r}") from None
 
-    @property
-    def ordered_fields(self) -> list[FieldMeta]:
-        return sorted(self.fields.values(), key=lambda f: (f.position, f.id))
+    @cached_property
+    def ordered_fields(self) -> tuple[FieldMeta, ...]:
+        """The fields in the order clients see them (the metadata is immutable: sorted once)."""
+        return tuple(sorted(self.fields.values(), key=lambda f: (f.position, f.id)))
+
+    @cached_property
+    def value_fields(self) -> tuple[FieldMeta, ...]:
+        """The fields whose values are kept in a record's ``data`` (not links), in order."""
+        return tuple(f for f in self.ordered_fields if not f.holds_links)
 
 
 @dataclass(frozen=True)

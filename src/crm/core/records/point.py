@@ -131,7 +131,7 @@ async def _read(
         except CRMError:
             return None
     try:
-        async with direct.reading() as read:
+        async with direct.reading(statements=1 if more is None else 3) as read:
             row = await read.first(
                 statement,
                 workspace_id=known.workspace_id,

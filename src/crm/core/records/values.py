@@ -88,10 +88,10 @@ def render_value(meta: WorkspaceMeta, f: FieldMeta, stored: Any) -> Any:
 
 def render_fields(meta: WorkspaceMeta, obj: ObjectMeta, data: dict[str, Any]) -> dict[str, Any]:
     """Every field of the object, in order, with ``None`` where a record has no value."""
+    get = data.get
     return {
-        f.key: render_value(meta, f, data.get(f.key))
-        for f in obj.ordered_fields
-        if not f.holds_links
+        f.key: render_value(meta, f, get(f.key)) if f.type == "stage" else get(f.key)
+        for f in obj.value_fields
     }
 
 
