@@ -43,8 +43,9 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     binds: tuple[Convert, ...]
-    columns: tuple[Convert, ...]
-    shape: Callable[..., Any]
+    #: The columns that need converting, by position, with their converters.
+    columns: tuple[tuple[int, Callable[[Any], Any]], ...]
+    shape: Any
     #: Values the statement binds itself (an ``OFFSET 0`` that SQLite's ``LIMIT`` brings).
     fixed: dict[str, Any]
 
@@ -55,9 +56,14 @@ class _Compiled:
         ]
 
     def row(self, raw: Sequence[Any]) -> Any:
-        return self.shape(
-            *(v if c is None else c(v) for v, c in zip(raw, self.columns, strict=True))
-        )
+        """A row with named columns, each converted as SQLAlchemy converts it (a NULL is
+        None whatever the type, as with every type these statements select)."""
+        values = list(raw)
+        for i, convert in self.columns:
+            value = values[i]
+            if value is not None:
+                values[i] = convert(value)
+        return self.shape._make(values)
 
 
 class Prepared:
@@ -80,10 +86,11 @@ class Prepared:
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in names
         )
-        columns = tuple(
+        converters = (
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         )
+        columns = tuple((i, c) for i, c in enumerate(converters) if c is not None)
         shape = namedtuple("Row", [c.key for c in self.statement.selected_columns])  # type: ignore[misc]
         return _Compiled(compiled.string, names, binds, columns, shape, dict(compiled.params))
 
