@@ -107,7 +107,8 @@ def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> A
 #: bounds its wait for other processes'.
 BUSY_SECONDS = 10.0
 
-_gates: weakref.WeakKeyDictionary[AsyncEngine, dict[asyncio.AbstractEventLoop, asyncio.Lock]]
+#: Per pool (engines derived with ``execution_options`` share their parent's) and loop.
+_gates: weakref.WeakKeyDictionary[Any, dict[asyncio.AbstractEventLoop, asyncio.Lock]]
 _gates = weakref.WeakKeyDictionary()
 
 
@@ -125,7 +126,7 @@ async def writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
-    gates = _gates.setdefault(engine, {})
+    gates = _gates.setdefault(engine.sync_engine.pool, {})
     gate = gates.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     try:
         await asyncio.wait_for(gate.acquire(), BUSY_SECONDS)

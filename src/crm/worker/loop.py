@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.imports.process import forget_stale_uploads, process_next
+from crm.db.engine import OFFLOAD
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,12 @@ IDLE = 1.0
 SWEEP = 3600.0
 
 
+def background(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for background jobs: every statement is bulk work, which on SQLite runs
+    off the event loop (a worker may share its loop with a server, see ``inline_worker``)."""
+    return engine.execution_options(**OFFLOAD)
+
+
 def worker_name() -> str:
     """A name unique to this worker, shown in the leases it holds."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -30,6 +37,7 @@ def worker_name() -> str:
 
 async def drain(engine: AsyncEngine, name: str | None = None) -> int:
     """Do all the work waiting now; how many jobs were done."""
+    engine = background(engine)
     owner, done = name or worker_name(), 0
     while await process_next(engine, owner):
         done += 1
@@ -38,6 +46,7 @@ async def drain(engine: AsyncEngine, name: str | None = None) -> int:
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
     """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
+    engine = background(engine)
     owner, swept = worker_name(), float("-inf")
     while not stop.is_set():
         try:

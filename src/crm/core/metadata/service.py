@@ -28,6 +28,7 @@ from crm.core.metadata.model import (
 )
 from crm.core.metadata.validation import check_flag, check_key, check_label
 from crm.db import jsonsql
+from crm.db.engine import OFFLOAD
 from crm.db.schema import fields, object_types, records
 
 #: Types whose values can be indexed for filtering and sorting.
@@ -59,7 +60,11 @@ async def metadata_for(conn: AsyncConnection, principal: Principal) -> Workspace
 
 
 async def metadata_to_change(conn: AsyncConnection, principal: Principal) -> WorkspaceMeta:
-    """The metadata, read fresh under the exclusive metadata lock, for a change to it."""
+    """The metadata, read fresh under the exclusive metadata lock, for a change to it.
+
+    Such a change may rewrite every record of an object, so the rest of its transaction's
+    statements count as long ones (:data:`crm.db.engine.OFFLOAD`)."""
+    await conn.execution_options(**OFFLOAD)
     await repository.hold_for_change(conn, principal.workspace_id)
     return await fresh_metadata(conn, principal.workspace_id)
 
