@@ -1,0 +1,52 @@
+"""Which index a listing reads its rows through, chosen per query by a bounded count.
+
+A condition with an index of its own (``q`` through the trigram index, a range on SQLite
+through the field's index) can be read two ways: through that index, then sorted, which
+costs as many rows as match; or by walking the listing's order and testing each row,
+which stops after a page when many rows match but reads the whole workspace when few do.
+Neither database can tell which from its statistics (SQLite keeps none of a range's size;
+PostgreSQL's trigram estimates are rough), so the core counts the condition's rows through
+its index, up to :data:`BOUND`: a count that reaches it walks, a smaller one goes through
+the index. Both plans return the same rows in the same order.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.metadata.model import ObjectMeta
+from crm.core.records import query as rq
+from crm.core.records import repository as repo
+from crm.db.schema import records
+
+#: Rows a condition may match and still be read through its index. At this many matches a
+#: walk newest first reads about ``50 * workspace size / BOUND`` rows for a page of 50.
+BOUND = 2000
+
+
+async def bounded_count(
+    conn: AsyncConnection, where: sa.ColumnElement[bool], bound: int = BOUND
+) -> int:
+    """How many records match ``where``, counting no further than ``bound``."""
+    matched = sa.select(sa.literal(1)).select_from(records).where(where).limit(bound).subquery()
+    found = await conn.execute(sa.select(sa.func.count()).select_from(matched))
+    return int(found.scalar_one())
+
+
+async def choose(
+    conn: AsyncConnection,
+    principal: Principal,
+    obj: ObjectMeta,
+    keys: list[rq.SortKey],
+    probes: list[rq.Probe],
+) -> rq.Plan:
+    """The plan for a listing in the order of ``keys`` whose conditions offer ``probes``."""
+    if not probes:
+        return rq.Plan.PLANNER
+    probe = probes[0]
+    if not rq.walkable(keys) or keys[0].target.name == probe.name:
+        return rq.Plan.INDEX
+    scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
+    return rq.Plan.WALK if await bounded_count(conn, scoped) >= BOUND else rq.Plan.INDEX
