@@ -1,13 +1,14 @@
 """Which index a listing reads its rows through, chosen per query by a bounded count.
 
-A condition with an index of its own (``q`` through the trigram index, a range on SQLite
+A condition with an index of its own (on SQLite: ``q`` through the trigram table, a range
 through the field's index) can be read two ways: through that index, then sorted, which
 costs as many rows as match; or by walking the listing's order and testing each row,
 which stops after a page when many rows match but reads the whole workspace when few do.
-Neither database can tell which from its statistics (SQLite keeps none of a range's size;
-PostgreSQL's trigram estimates are rough), so the core counts the condition's rows through
-its index, up to :data:`BOUND`: a count that reaches it walks, a smaller one goes through
-the index. Both plans return the same rows in the same order.
+SQLite cannot tell which from statistics (it keeps none of a range's size or of a
+fragment's frequency), so the core counts the condition's rows through its index, up to
+:data:`BOUND`: a count that reaches it walks, a smaller one goes through the index. Both
+plans return the same rows in the same order. PostgreSQL plans these itself (see
+``docs/adr/0008-search-plans.md`` for why a count does not help it).
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from crm.db.schema import records
 
 #: Rows a condition may match and still be read through its index. At this many matches a
 #: walk newest first reads about ``50 * workspace size / BOUND`` rows for a page of 50.
-BOUND = 2000
+BOUND = 1500
 
 
 async def bounded_count(
-    conn: AsyncConnection, where: sa.ColumnElement[bool], bound: int = BOUND
+    conn: AsyncConnection,
+    where: sa.ColumnElement[bool],
+    bound: int,
+    source: sa.FromClause = records,
 ) -> int:
-    """How many records match ``where``, counting no further than ``bound``."""
-    matched = sa.select(sa.literal(1)).select_from(records).where(where).limit(bound).subquery()
+    """How many rows of ``source`` match ``where``, counting no further than ``bound``."""
+    matched = sa.select(sa.literal(1)).select_from(source).where(where).limit(bound).subquery()
     found = await conn.execute(sa.select(sa.func.count()).select_from(matched))
     return int(found.scalar_one())
 
@@ -49,4 +53,5 @@ async def choose(
     if not rq.walkable(keys) or keys[0].target.name == probe.name:
         return rq.Plan.INDEX
     scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
-    return rq.Plan.WALK if await bounded_count(conn, scoped) >= BOUND else rq.Plan.INDEX
+    found = await bounded_count(conn, scoped, BOUND, probe.source)
+    return rq.Plan.WALK if found >= BOUND else rq.Plan.INDEX
