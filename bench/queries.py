@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from bench.data import CITIES
-from bench.names import SEGMENTS, STATUSES
+from bench.names import FREE_MAIL, SEGMENTS, STATUSES
 from crm.core.records.model import RecordQuery
 
 COLUMNS = "id, uuid, owner_id, data, display_name, created_at, updated_at, archived_at, deleted_at"
@@ -104,6 +104,22 @@ class Sample:
         """The local part of a stored email (``ada.lovelace17``): one to a few dozen matches."""
         return rng.choice(self.emails).split("@")[0]
 
+    def email_start(self, rng: random.Random) -> str:
+        """The first three letters of a stored email: thousands of matches."""
+        return rng.choice(self.emails)[:3]
+
+    def email_end(self, rng: random.Random) -> str:
+        """A stored email from the dot in its local part on (``.lovelace17@example.com``):
+        a handful of matches."""
+        email = rng.choice(self.emails)
+        local, _, domain = email.partition("@")
+        return local[local.find(".") :] + "@" + domain
+
+    def mail_domain(self, rng: random.Random) -> str:
+        """The domain of a stored email at a free mail provider (``@gmail.com``): many."""
+        free = [e for e in self.emails if e.split("@")[1] in FREE_MAIL] or self.emails
+        return "@" + rng.choice(free).split("@")[1]
+
 
 def build(
     dialect: str,
@@ -185,6 +201,28 @@ def build(
 
         return make
 
+    email = (
+        "(data ->> 'email')" if dialect == "postgresql" else "lower(json_extract(data, '$.email'))"
+    )
+    like = "ILIKE" if dialect == "postgresql" else "LIKE"
+
+    def email_op(
+        op: str, fragment: Callable[[random.Random], str]
+    ) -> Callable[[random.Random], Variant]:
+        def make(rng: random.Random) -> Variant:
+            text = fragment(rng)
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = {"contains": f"%{escaped}%", "starts": f"{escaped}%", "ends": f"%{escaped}"}
+            p = pattern[op] if dialect == "postgresql" else pattern[op].lower()
+            return page(
+                f" AND {email} {like} :p ESCAPE '\\'",
+                newest,
+                {"p": p},
+                RecordQuery(filter={"field": "email", "op": op, "value": text}),
+            )
+
+        return make
+
     def and_or(rng: random.Random) -> Variant:
         st, c, g = rng.choice(STATUSES), rng.choice(CITIES), rng.choice(SEGMENTS)
         return page(
@@ -258,6 +296,42 @@ def build(
         ),
         Query(
             "q_email", "q = an email's local part", SEARCH_TARGET_MS, search(sample.email_fragment)
+        ),
+        Query(
+            "email_contains_rare",
+            "email contains an email's local part",
+            SEARCH_TARGET_MS,
+            email_op("contains", sample.email_fragment),
+        ),
+        Query(
+            "email_contains_common",
+            "email contains a free mail domain",
+            SEARCH_TARGET_MS,
+            email_op("contains", sample.mail_domain),
+        ),
+        Query(
+            "email_starts_common",
+            "email starts with 3 letters",
+            SEARCH_TARGET_MS,
+            email_op("starts", sample.email_start),
+        ),
+        Query(
+            "email_starts_rare",
+            "email starts with a whole local part",
+            SEARCH_TARGET_MS,
+            email_op("starts", sample.email_fragment),
+        ),
+        Query(
+            "email_ends_common",
+            "email ends with a free mail domain",
+            SEARCH_TARGET_MS,
+            email_op("ends", sample.mail_domain),
+        ),
+        Query(
+            "email_ends_rare",
+            "email ends with its last name and domain",
+            SEARCH_TARGET_MS,
+            email_op("ends", sample.email_end),
         ),
         Query("and_or", "status = X and (city = Y or segment = Z)", PAGE_TARGET_MS, and_or),
         Query(

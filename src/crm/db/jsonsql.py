@@ -33,6 +33,13 @@ def value_expr(dialect: str, key: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"json_extract(records.data, '$.{_key(key)}')")
 
 
+def unindexed(dialect: str, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQLite: ``expr`` written so that no index can serve a comparison with it (a unary
+    ``+``), which keeps the planner walking the listing's own order instead."""
+    assert dialect == "sqlite"
+    return sa.literal_column(f"+{expr}")
+
+
 def json_expr(dialect: str, key: str) -> sa.ColumnElement[Any]:
     """The stored value of field ``key``, read back as its Python value."""
     if dialect == "postgresql":

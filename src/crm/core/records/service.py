@@ -19,6 +19,7 @@ from crm.core.errors import Conflict, CRMError, FieldError, NotFound, Validation
 from crm.core.events import append_event
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
+from crm.core.records import plans
 from crm.core.records import query as rq
 from crm.core.records import repository as repo
 from crm.core.records.batch import Change, hold_unique_values, merge_changes
@@ -35,6 +36,7 @@ from crm.core.records.rules import (
     visible,
 )
 from crm.core.records.values import parse_fields
+from crm.db.engine import OFFLOAD
 from crm.db.schema import records
 
 __all__ = [
@@ -225,8 +227,10 @@ async def find_records(
         raise ValidationFailed.of([FieldError("limit", f"must be 1 to {MAX_PAGE}")])
     if query.cursor is not None and query.offset is not None:
         raise ValidationFailed.of([FieldError("offset", "cannot be combined with cursor")])
-    where = _where(principal, meta, obj, dialect, query)
     keys = rq.parse_sort(obj, query.sort)
+    probes = _where(principal, meta, obj, dialect, query)[1]
+    plan = await plans.choose(conn, principal, obj, keys, probes)
+    where = _where(principal, meta, obj, dialect, query, plan)[0]
     select = sa.select(*repo.COLUMNS, *rq.sort_columns(keys, dialect)).where(where)
     if query.cursor is not None:
         select = select.where(rq.keyset(keys, rq.decode_cursor(keys, query.cursor), dialect))
@@ -235,7 +239,10 @@ async def find_records(
             raise ValidationFailed.of([FieldError("offset", "must be 0 or more")])
         select = select.offset(query.offset)
     rows = (
-        await conn.execute(select.order_by(*rq.order_by(keys, dialect)).limit(query.limit + 1))
+        await conn.execute(
+            select.order_by(*rq.order_by(keys, dialect)).limit(query.limit + 1),
+            execution_options=OFFLOAD,
+        )
     ).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
@@ -245,13 +252,20 @@ async def find_records(
         cursor = rq.encode_cursor(keys, [getattr(last, f"_sort{i}") for i in range(len(keys))])
     total = None
     if query.with_total:
-        total = await _count(conn, where)
+        total = await _count(conn, _where(principal, meta, obj, dialect, query, rq.Plan.INDEX)[0])
     return Page([repo.to_record(obj, r) for r in rows], cursor, total)
 
 
 def _where(
-    principal: Principal, meta: WorkspaceMeta, obj: ObjectMeta, dialect: str, query: RecordQuery
-) -> sa.ColumnElement[bool]:
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    dialect: str,
+    query: RecordQuery,
+    plan: rq.Plan = rq.Plan.PLANNER,
+) -> tuple[sa.ColumnElement[bool], list[rq.Probe]]:
+    """The listing's condition written for ``plan``, and the conditions that could choose
+    the plan (``q`` first)."""
     clauses = [repo.scoped(principal, obj)]
     archived = {
         "exclude": records.c.archived_at.is_(None),
@@ -262,22 +276,27 @@ def _where(
         raise ValidationFailed.of([FieldError("archived", "must be exclude, include or only")])
     if archived[query.archived] is not None:
         clauses.append(archived[query.archived])  # type: ignore[arg-type]
-    compiled = rq.compile_filter(meta, obj, dialect, query.filter)
+    compiled, probes = rq.compile_listing(meta, obj, dialect, query.filter, plan)
     if compiled is not None:
         clauses.append(compiled)
     if query.q is not None:
         if not isinstance(query.q, str) or len(query.q) > 200 or "\x00" in query.q:
             raise ValidationFailed.of([FieldError("q", "must be a string of at most 200")])
         if query.q.strip():
-            found = rq.search_clause(query.q)
-            clauses.append(sa.or_(found, rq.linked_search(query.q)) if query.q_links else found)
-    return sa.and_(*clauses)
+            search = rq.Search(query.q, query.q_links, principal.workspace_id, dialect)
+            clauses.append(search.clause(plan))
+            probe = search.probe()
+            probes = [probe, *probes] if probe is not None else probes
+    return sa.and_(*clauses), probes
 
 
 async def _count(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> int:
     return int(
         (
-            await conn.execute(sa.select(sa.func.count()).select_from(records).where(where))
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(records).where(where),
+                execution_options=OFFLOAD,
+            )
         ).scalar_one()
     )
 
@@ -287,4 +306,5 @@ async def count_records(
 ) -> int:
     """How many visible records match the filter and search."""
     meta, obj = await context(conn, principal, object_key, "list")
-    return await _count(conn, _where(principal, meta, obj, conn.dialect.name, query))
+    dialect = conn.dialect.name
+    return await _count(conn, _where(principal, meta, obj, dialect, query, rq.Plan.INDEX)[0])

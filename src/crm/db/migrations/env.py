@@ -12,12 +12,15 @@ from crm.db.schema import metadata
 from crm.settings import default_database_url
 
 
-#: Indexes the core creates at run time for fields (``rx_*``) and the PostgreSQL-only
-#: trigram index, which the shared metadata cannot describe; autogenerate leaves them alone.
+#: Indexes the core creates at run time for fields (``rx_*``), the PostgreSQL-only trigram
+#: index and SQLite's FTS5 trigram table with its shadow tables, which the shared metadata
+#: cannot describe; autogenerate leaves them alone.
 def _include_object(obj: object, name: str | None, type_: str, *_args: object) -> bool:
-    return not (
-        type_ == "index" and name and (name.startswith("rx_") or name == "ix_records_search")
-    )
+    if not name:
+        return True
+    if type_ == "table":
+        return not name.startswith("records_fts")
+    return not (type_ == "index" and (name.startswith("rx_") or name == "ix_records_search"))
 
 
 def _run(connection: Connection) -> None:

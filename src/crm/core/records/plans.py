@@ -1,0 +1,60 @@
+"""Which index a listing reads its rows through, chosen per query by a bounded count.
+
+A condition with an index of its own (on SQLite: ``q`` through the trigram table, a range
+through the field's index) can be read two ways: through that index, then sorted, which
+costs as many rows as match; or by walking the listing's order and testing each row,
+which stops after a page when many rows match but reads the whole workspace when few do.
+SQLite cannot tell which from statistics (it keeps none of a range's size or of a
+fragment's frequency), so the core counts the condition's rows through its index, up to
+:data:`BOUND`: a count that reaches it walks, a smaller one goes through the index. Both
+plans return the same rows in the same order. PostgreSQL plans these itself (see
+``docs/adr/0009-search-plans.md`` for why a count does not help it).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.core.auth.principal import Principal
+from crm.core.metadata.model import ObjectMeta
+from crm.core.records import query as rq
+from crm.core.records import repository as repo
+from crm.db.engine import OFFLOAD
+from crm.db.schema import records
+
+#: Rows a condition may match and still be read through its index. At this many matches a
+#: walk newest first reads about ``50 * workspace size / BOUND`` rows for a page of 50.
+BOUND = 1500
+
+
+async def bounded_count(
+    conn: AsyncConnection,
+    where: sa.ColumnElement[bool],
+    bound: int,
+    source: sa.FromClause = records,
+) -> int:
+    """How many rows of ``source`` match ``where``, counting no further than ``bound``."""
+    matched = sa.select(sa.literal(1)).select_from(source).where(where).limit(bound).subquery()
+    found = await conn.execute(
+        sa.select(sa.func.count()).select_from(matched), execution_options=OFFLOAD
+    )
+    return int(found.scalar_one())
+
+
+async def choose(
+    conn: AsyncConnection,
+    principal: Principal,
+    obj: ObjectMeta,
+    keys: list[rq.SortKey],
+    probes: list[rq.Probe],
+) -> rq.Plan:
+    """The plan for a listing in the order of ``keys`` whose conditions offer ``probes``."""
+    if not probes:
+        return rq.Plan.PLANNER
+    probe = probes[0]
+    if not rq.walkable(keys) or keys[0].target.name == probe.name:
+        return rq.Plan.INDEX
+    scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
+    found = await bounded_count(conn, scoped, BOUND, probe.source)
+    return rq.Plan.WALK if found >= BOUND else rq.Plan.INDEX
