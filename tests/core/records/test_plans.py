@@ -22,11 +22,23 @@ from crm.core.records import query as rq
 from crm.core.records.model import RecordQuery
 from crm.core.records.service import bulk_create, count_records, find_records
 from crm.core.tags.service import create_tag, tag_record
+from crm.db import trigram
 from crm.db.engine import transaction
 from crm.db.schema import records
 from tests.conftest import Workspace
 
-LAST = ["Silva", "Silva", "Silvano", "Moss", 'O"Brien', "100%_Pure", "Near AND Or", "a*b (x)"]
+LAST = [
+    "Silva",
+    "Silva",
+    "Silvano",
+    "Moss",
+    'O"Brien',
+    "100%_Pure",
+    "Near AND Or",
+    "a*b (x)",
+    "Back\\slash",
+    "Éclair",
+]
 QUERIES = [
     "silva",
     "ILV",
@@ -204,3 +216,148 @@ async def test_filters_searches_and_sorts_agree_between_plans(
 ) -> None:
     pages, _ = await _both(ws.engine, contacts, monkeypatch, **spec)
     assert all(len(p) <= 3 for p in pages)
+
+
+def _where(field: str, op: str, value: str) -> dict[str, Any]:
+    return {"field": field, "op": op, "value": value}
+
+
+SUBSTRINGS = [
+    _where("email", "contains", "acme.com"),
+    _where("email", "contains", "ACME.Com"),
+    _where("email", "contains", "rare17@"),
+    _where("email", "contains", "zzzz"),
+    _where("email", "contains", "p1"),
+    _where("email", "starts", "p17."),
+    _where("email", "starts", "P1"),
+    _where("email", "starts", "acme"),
+    _where("email", "ends", "@globex.io"),
+    _where("email", "ends", "IO"),
+    _where("email", "ends", "globex"),
+    _where("last_name", "contains", 'o"b'),
+    _where("last_name", "contains", '"br'),
+    _where("last_name", "contains", "100%"),
+    _where("last_name", "contains", "%_p"),
+    _where("last_name", "starts", "_pu"),
+    _where("last_name", "contains", "k\\s"),
+    _where("last_name", "ends", "\\slash"),
+    _where("last_name", "contains", "and or"),
+    _where("last_name", "contains", "a*b ("),
+    _where("last_name", "contains", "ÉCL"),
+    _where("last_name", "contains", "écl"),
+    _where("last_name", "starts", "Écl"),
+    _where("first_name", "contains", "acme"),
+    _where("first_name", "contains", "p1"),
+    _where("city", "contains", "ton"),
+]
+
+
+async def _plain(
+    engine: AsyncEngine, principal: Principal, monkeypatch: pytest.MonkeyPatch, **spec: Any
+) -> list[list[int]]:
+    """The pages of a listing with no trigram index at all: every condition as written."""
+    with monkeypatch.context() as patch:
+        patch.setattr(trigram, "indexable", lambda _fragment: False)
+        return await _pages(engine, principal, RecordQuery(limit=3, **spec))
+
+
+@pytest.mark.parametrize("where", SUBSTRINGS, ids=lambda w: f"{w['op']}-{w['value']}")
+async def test_substring_filters_find_what_the_plain_filter_finds(
+    ws: Workspace,
+    contacts: Principal,
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+    where: dict[str, Any],
+) -> None:
+    pages, used = await _both(ws.engine, contacts, monkeypatch, filter=where)
+    found = [i for page in pages for i in page]
+    if dialect == "sqlite" and found and trigram.indexable(where["value"]):
+        assert used == {rq.Plan.WALK, rq.Plan.INDEX}
+    assert pages == await _plain(ws.engine, contacts, monkeypatch, filter=where)
+    async with transaction(ws.engine, write=False) as conn:
+        counted = await count_records(conn, contacts, "contact", RecordQuery(filter=where))
+    assert counted == len(found)
+
+
+async def test_substring_filters_find_what_the_stored_values_hold(
+    ws: Workspace, contacts: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages, _ = await _both(
+        ws.engine, contacts, monkeypatch, filter=_where("email", "contains", "acme.com")
+    )
+    assert sum(len(p) for p in pages) == 25  # one in three at globex.io, rare17 at example.org
+    pages, _ = await _both(ws.engine, contacts, monkeypatch, filter=_where("email", "ends", "IO"))
+    assert sum(len(p) for p in pages) == 14
+    pages, _ = await _both(
+        ws.engine, contacts, monkeypatch, filter=_where("last_name", "contains", 'o"b')
+    )
+    assert sum(len(p) for p in pages) == 4
+    pages, _ = await _both(
+        ws.engine, contacts, monkeypatch, filter=_where("last_name", "contains", "k\\s")
+    )
+    assert sum(len(p) for p in pages) == 4
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"q": "silva", "filter": _where("email", "contains", "acme.com")},
+        {"q": "example", "filter": _where("email", "contains", "rare17")},
+        {
+            "filter": {
+                "and": [
+                    _where("email", "contains", "acme.com"),
+                    {"field": "city", "op": "eq", "value": "Austin"},
+                ]
+            }
+        },
+        {
+            "filter": {
+                "and": [
+                    _where("email", "ends", "globex.io"),
+                    {"field": "score", "op": "gte", "value": 4},
+                ]
+            }
+        },
+        {
+            "filter": {
+                "and": [
+                    {"field": "score", "op": "gte", "value": 4},
+                    _where("last_name", "contains", "silv"),
+                    _where("email", "starts", "p1"),
+                ]
+            }
+        },
+        {
+            "filter": {
+                "or": [
+                    _where("email", "contains", "rare17"),
+                    _where("last_name", "contains", "moss"),
+                ]
+            }
+        },
+        {
+            "filter": _where("email", "contains", "acme.com"),
+            "sort": [{"field": "email", "direction": "asc"}],
+        },
+        {
+            "filter": _where("email", "contains", "acme.com"),
+            "sort": [{"field": "score", "direction": "desc"}],
+        },
+        {
+            "filter": _where("email", "contains", "globex"),
+            "sort": [{"field": "last_name", "direction": "asc"}],
+        },
+        {
+            "filter": _where("email", "contains", "acme.com"),
+            "sort": [{"field": "created_at", "direction": "asc"}],
+        },
+        {"filter": _where("email", "contains", "acme"), "archived": "include", "with_total": True},
+    ],
+)
+async def test_substring_filters_combine_like_the_plain_filter(
+    ws: Workspace, contacts: Principal, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any]
+) -> None:
+    pages, _ = await _both(ws.engine, contacts, monkeypatch, **spec)
+    assert pages == await _plain(ws.engine, contacts, monkeypatch, **spec)
+    assert any(pages)

@@ -53,7 +53,7 @@ async def choose(
     if not probes:
         return rq.Plan.PLANNER
     probe = probes[0]
-    if not rq.walkable(keys) or keys[0].target.name == probe.name:
+    if not rq.walkable(keys) or (probe.ordered and keys[0].target.name == probe.name):
         return rq.Plan.INDEX
     scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
     found = await bounded_count(conn, scoped, BOUND, probe.source)

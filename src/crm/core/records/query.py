@@ -101,6 +101,9 @@ class Probe:
     #: What to count from: ``records``, or joined to the index it is read through (SQLite's
     #: trigram table streams its matches through a join, but lists them all for an ``IN``).
     source: sa.FromClause = records
+    #: Whether the index also reads the rows in the order of ``name``, so that a listing
+    #: sorted by it is best read through the index whatever the count (a field's own index).
+    ordered: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class _Compiler:
         self.count = 0
         #: Conditions ANDed at the top: only these can choose how the rows are found.
         self.top: dict[str, list[sa.ColumnElement[bool]]] = {}
+        #: Substring conditions ANDed at the top that SQLite's values trigram table can find.
+        self.substrings: list[Probe] = []
 
     def node(self, node: Any, where: str, depth: int, top: bool = True) -> sa.ColumnElement[bool]:
         if depth > MAX_DEPTH:
@@ -200,7 +205,7 @@ class _Compiler:
                 )
                 if self.plan is Plan.WALK:
                     expr = jsonsql.unindexed(self.dialect, expr)
-            return self._compare(target, expr, op, value)
+            return self._compare(target, expr, op, value, top)
         except FieldValueError as exc:
             raise ValidationFailed.of([FieldError(f"{where}.value", str(exc))]) from None
 
@@ -217,7 +222,35 @@ class _Compiler:
         )
 
     def probes(self) -> list[Probe]:
-        return [Probe(key, sa.and_(*parts)) for key, parts in self.top.items()]
+        return [Probe(key, sa.and_(*parts)) for key, parts in self.top.items()] + self.substrings
+
+    def _substring(
+        self, key: str, fragment: str, pattern: str, top: bool
+    ) -> sa.ColumnElement[bool]:
+        """``contains``, ``starts`` or ``ends`` (``pattern``) on field ``key``, written to
+        be found through the values trigram index where it can, the ``ILIKE`` as recheck.
+
+        PostgreSQL's planner chooses between its index and the walk; on SQLite a condition
+        ANDed at the top offers a probe and is read through ``records_values_fts`` when the
+        plan says so.
+        """
+        exact = jsonsql.text_expr(self.dialect, key).ilike(pattern, escape="\\")
+        if not trigram.indexable(fragment):
+            return exact
+        if self.dialect == "postgresql":
+            if not trigram.in_json_text(fragment):
+                return exact
+            return sa.and_(exact, trigram.values_like(f"%{_escape_like(fragment)}%"))
+        if not top:
+            return exact
+        found = trigram.records_values_fts.join(
+            records, records.c.id == trigram.records_values_fts.c.rowid
+        )
+        matches = trigram.fts_match(fragment, trigram.VALUES_FTS)
+        self.substrings.append(Probe(key, sa.and_(matches, exact), found, ordered=False))
+        if self.plan is not Plan.INDEX:
+            return exact
+        return sa.and_(records.c.id.in_(trigram.fts_ids(fragment, trigram.VALUES_FTS)), exact)
 
     def _membership(self, name: str, op: str, value: Any, where: str) -> sa.ColumnElement[bool]:
         """``tags`` (tag ids) and ``channels`` (identity channels): any of, or none/some."""
@@ -260,7 +293,7 @@ class _Compiler:
         return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
     def _compare(
-        self, target: Target, expr: sa.ColumnElement[Any], op: str, value: Any
+        self, target: Target, expr: sa.ColumnElement[Any], op: str, value: Any, top: bool = False
     ) -> sa.ColumnElement[bool]:
         f = target.field
         is_list = f is not None and f.kind.storage == "list"
@@ -276,7 +309,7 @@ class _Compiler:
             pattern = {"contains": f"%{pattern}%", "starts": f"{pattern}%", "ends": f"%{pattern}"}[
                 op
             ]
-            return jsonsql.text_expr(self.dialect, f.key).ilike(pattern, escape="\\")
+            return self._substring(f.key, value, pattern, top)
         if op == "in":
             if not isinstance(value, list) or not value or len(value) > MAX_IN:
                 raise FieldValueError(f"in takes a list of 1 to {MAX_IN} values")

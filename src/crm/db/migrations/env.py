@@ -13,14 +13,17 @@ from crm.settings import default_database_url
 
 
 #: Indexes the core creates at run time for fields (``rx_*``), the PostgreSQL-only trigram
-#: index and SQLite's FTS5 trigram table with its shadow tables, which the shared metadata
-#: cannot describe; autogenerate leaves them alone.
+#: indexes and SQLite's FTS5 trigram tables with their shadow tables, which the shared
+#: metadata cannot describe; autogenerate leaves them alone.
 def _include_object(obj: object, name: str | None, type_: str, *_args: object) -> bool:
     if not name:
         return True
     if type_ == "table":
-        return not name.startswith("records_fts")
-    return not (type_ == "index" and (name.startswith("rx_") or name == "ix_records_search"))
+        return not name.startswith(("records_fts", "records_values_fts"))
+    return not (
+        type_ == "index"
+        and (name.startswith("rx_") or name in ("ix_records_search", "ix_records_values"))
+    )
 
 
 def _run(connection: Connection) -> None:
