@@ -115,6 +115,21 @@ def _write_amplification(teardown: list[str] | None = None) -> Experiment:
     )
 
 
+def _values_trigram_write_cost(drop: list[str], teardown: list[str]) -> Experiment:
+    """bulk_create with the values trigram index of migration 0013 and without it."""
+    return Experiment(
+        "values_trigram_write_cost",
+        "bulk_create with the values trigram index (0013) vs without it",
+        "any",
+        [],
+        writes=[
+            WriteProbe("bulk_create with the values trigram index (current)"),
+            WriteProbe("bulk_create without the values trigram index", drop),
+        ],
+        teardown=teardown,
+    )
+
+
 def _sqlite(sample_: Sample) -> list[Experiment]:
     s = Sql("sqlite")
     score, city = s.field("score"), s.field("city")
@@ -212,6 +227,7 @@ def _sqlite(sample_: Sample) -> list[Experiment]:
             teardown=["DROP INDEX IF EXISTS rx_city_live"],
         ),
         _write_amplification(),
+        _values_trigram_write_cost(["DROP TRIGGER records_values_fts_ai"], []),
     ]
 
 
@@ -290,6 +306,7 @@ def _postgresql(sample_: Sample, database: str) -> list[Experiment]:
             + ["ANALYZE records", reset],
         ),
         _write_amplification(["VACUUM (ANALYZE) records"]),
+        _values_trigram_write_cost(["DROP INDEX ix_records_values"], ["VACUUM (ANALYZE) records"]),
     ]
 
 

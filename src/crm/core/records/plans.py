@@ -1,14 +1,17 @@
 """Which index a listing reads its rows through, chosen per query by a bounded count.
 
 A condition with an index of its own (on SQLite: ``q`` through the trigram table, a range
-through the field's index) can be read two ways: through that index, then sorted, which
+through the field's index, ``contains``/``starts``/``ends`` through the values trigram
+table) can be read two ways: through that index, then sorted, which
 costs as many rows as match; or by walking the listing's order and testing each row,
 which stops after a page when many rows match but reads the whole workspace when few do.
 SQLite cannot tell which from statistics (it keeps none of a range's size or of a
 fragment's frequency), so the core counts the condition's rows through its index, up to
 :data:`BOUND`: a count that reaches it walks, a smaller one goes through the index. Both
-plans return the same rows in the same order. PostgreSQL plans these itself (see
-``docs/adr/0009-search-plans.md`` for why a count does not help it).
+plans return the same rows in the same order. PostgreSQL plans ``q`` and ranges itself
+(see ``docs/adr/0009-search-plans.md`` for why a count does not help it there), but not
+substring filters: its trigram index on the records' JSON text has no statistics of how
+often a field holds a fragment, so those are counted as on SQLite.
 """
 
 from __future__ import annotations
@@ -48,13 +51,19 @@ async def choose(
     obj: ObjectMeta,
     keys: list[rq.SortKey],
     probes: list[rq.Probe],
-) -> rq.Plan:
-    """The plan for a listing in the order of ``keys`` whose conditions offer ``probes``."""
+) -> tuple[rq.Plan, str | None]:
+    """The plan for a listing in the order of ``keys`` whose conditions offer ``probes``,
+    and with :attr:`~rq.Plan.INDEX` the probe read through its index (None: each through
+    its own). The probes are counted in turn: the first under the bound is read through
+    its index; if none is, the listing walks."""
     if not probes:
-        return rq.Plan.PLANNER
-    probe = probes[0]
-    if not rq.walkable(keys) or (probe.ordered and keys[0].target.name == probe.name):
-        return rq.Plan.INDEX
-    scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
-    found = await bounded_count(conn, scoped, BOUND, probe.source)
-    return rq.Plan.WALK if found >= BOUND else rq.Plan.INDEX
+        return rq.Plan.PLANNER, None
+    if not rq.walkable(keys):
+        return rq.Plan.INDEX, None
+    for probe in probes:
+        if probe.ordered and keys[0].target.name == probe.name:
+            return rq.Plan.INDEX, probe.name
+        scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
+        if await bounded_count(conn, scoped, BOUND, probe.source) < BOUND:
+            return rq.Plan.INDEX, probe.name
+    return rq.Plan.WALK, None

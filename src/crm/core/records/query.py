@@ -142,9 +142,15 @@ def resolve_target(obj: ObjectMeta, name: Any, where: str) -> Target:
 
 class _Compiler:
     def __init__(
-        self, meta: WorkspaceMeta, obj: ObjectMeta, dialect: str, plan: Plan = Plan.PLANNER
+        self,
+        meta: WorkspaceMeta,
+        obj: ObjectMeta,
+        dialect: str,
+        plan: Plan = Plan.PLANNER,
+        through: str | None = None,
     ) -> None:
         self.meta, self.obj, self.dialect, self.plan = meta, obj, dialect, plan
+        self.through = through
         self.count = 0
         #: Conditions ANDed at the top: only these can choose how the rows are found.
         self.top: dict[str, list[sa.ColumnElement[bool]]] = {}
@@ -203,7 +209,7 @@ class _Compiler:
                 self.top.setdefault(target.field.key, []).append(
                     self._compare(target, expr, op, value)
                 )
-                if self.plan is Plan.WALK:
+                if not self._indexed(target.field.key):
                     expr = jsonsql.unindexed(self.dialect, expr)
             return self._compare(target, expr, op, value, top)
         except FieldValueError as exc:
@@ -221,36 +227,40 @@ class _Compiler:
             and f.kind.storage in ("text", "number")
         )
 
+    def _indexed(self, name: str) -> bool:
+        """Whether the probed condition ``name`` may be read through its index: not when
+        walking, nor when the rows are read through another condition's index."""
+        if self.plan is Plan.WALK:
+            return False
+        return self.plan is Plan.PLANNER or self.through in (None, name)
+
     def probes(self) -> list[Probe]:
         return [Probe(key, sa.and_(*parts)) for key, parts in self.top.items()] + self.substrings
 
     def _substring(
         self, key: str, fragment: str, pattern: str, top: bool
     ) -> sa.ColumnElement[bool]:
-        """``contains``, ``starts`` or ``ends`` (``pattern``) on field ``key``, written to
-        be found through the values trigram index where it can, the ``ILIKE`` as recheck.
-
-        PostgreSQL's planner chooses between its index and the walk; on SQLite a condition
-        ANDed at the top offers a probe and is read through ``records_values_fts`` when the
-        plan says so.
-        """
+        """``contains``, ``starts`` or ``ends`` (``pattern``) on field ``key``: ANDed at the
+        top, a probe that the values trigram index can find (the ``ILIKE`` as recheck), read
+        through that index when the plan says so; elsewhere the ``ILIKE`` alone."""
         exact = jsonsql.text_expr(self.dialect, key).ilike(pattern, escape="\\")
-        if not trigram.indexable(fragment):
+        if not top or not trigram.indexable(fragment):
             return exact
+        name = f"{key}~{len(self.substrings)}"
         if self.dialect == "postgresql":
             if not trigram.in_json_text(fragment):
                 return exact
-            return sa.and_(exact, trigram.values_like(f"%{_escape_like(fragment)}%"))
-        if not top:
-            return exact
-        found = trigram.records_values_fts.join(
-            records, records.c.id == trigram.records_values_fts.c.rowid
-        )
-        matches = trigram.fts_match(fragment, trigram.VALUES_FTS)
-        self.substrings.append(Probe(key, sa.and_(matches, exact), found, ordered=False))
-        if self.plan is not Plan.INDEX:
-            return exact
-        return sa.and_(records.c.id.in_(trigram.fts_ids(fragment, trigram.VALUES_FTS)), exact)
+            indexed = sa.and_(exact, trigram.values_like(f"%{_escape_like(fragment)}%"))
+            self.substrings.append(Probe(name, indexed, ordered=False))
+        else:
+            found = trigram.records_values_fts.join(
+                records, records.c.id == trigram.records_values_fts.c.rowid
+            )
+            matches = trigram.fts_match(fragment, trigram.VALUES_FTS)
+            self.substrings.append(Probe(name, sa.and_(matches, exact), found, ordered=False))
+            ids = trigram.fts_ids(fragment, trigram.VALUES_FTS)
+            indexed = sa.and_(records.c.id.in_(ids), exact)
+        return indexed if self.plan is Plan.INDEX and self._indexed(name) else exact
 
     def _membership(self, name: str, op: str, value: Any, where: str) -> sa.ColumnElement[bool]:
         """``tags`` (tag ids) and ``channels`` (identity channels): any of, or none/some."""
@@ -344,13 +354,19 @@ def compile_filter(
 
 
 def compile_listing(
-    meta: WorkspaceMeta, obj: ObjectMeta, dialect: str, node: Any, plan: Plan = Plan.PLANNER
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    dialect: str,
+    node: Any,
+    plan: Plan = Plan.PLANNER,
+    through: str | None = None,
 ) -> tuple[sa.ColumnElement[bool] | None, list[Probe]]:
-    """SQL for a filter document written for ``plan``, and the conditions that could choose
-    the plan; ValidationFailed naming the bad part otherwise."""
+    """SQL for a filter document written for ``plan`` (with :attr:`Plan.INDEX`, read
+    through the index of the probe named ``through``, or of each probe if None), and the
+    conditions that could choose the plan; ValidationFailed naming the bad part otherwise."""
     if node is None:
         return None, []
-    compiler = _Compiler(meta, obj, dialect, plan)
+    compiler = _Compiler(meta, obj, dialect, plan, through)
     return compiler.node(node, "filter", 0), compiler.probes()
 
 

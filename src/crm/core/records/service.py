@@ -229,8 +229,8 @@ async def find_records(
         raise ValidationFailed.of([FieldError("offset", "cannot be combined with cursor")])
     keys = rq.parse_sort(obj, query.sort)
     probes = _where(principal, meta, obj, dialect, query)[1]
-    plan = await plans.choose(conn, principal, obj, keys, probes)
-    where = _where(principal, meta, obj, dialect, query, plan)[0]
+    plan, through = await plans.choose(conn, principal, obj, keys, probes)
+    where = _where(principal, meta, obj, dialect, query, plan, through)[0]
     select = sa.select(*repo.COLUMNS, *rq.sort_columns(keys, dialect)).where(where)
     if query.cursor is not None:
         select = select.where(rq.keyset(keys, rq.decode_cursor(keys, query.cursor), dialect))
@@ -263,9 +263,11 @@ def _where(
     dialect: str,
     query: RecordQuery,
     plan: rq.Plan = rq.Plan.PLANNER,
+    through: str | None = None,
 ) -> tuple[sa.ColumnElement[bool], list[rq.Probe]]:
-    """The listing's condition written for ``plan``, and the conditions that could choose
-    the plan (``q`` first)."""
+    """The listing's condition written for ``plan`` (through the index of the probe named
+    ``through``, or of each if None), and the conditions that could choose the plan (``q``
+    first)."""
     clauses = [repo.scoped(principal, obj)]
     archived = {
         "exclude": records.c.archived_at.is_(None),
@@ -276,7 +278,7 @@ def _where(
         raise ValidationFailed.of([FieldError("archived", "must be exclude, include or only")])
     if archived[query.archived] is not None:
         clauses.append(archived[query.archived])  # type: ignore[arg-type]
-    compiled, probes = rq.compile_listing(meta, obj, dialect, query.filter, plan)
+    compiled, probes = rq.compile_listing(meta, obj, dialect, query.filter, plan, through)
     if compiled is not None:
         clauses.append(compiled)
     if query.q is not None:
@@ -284,7 +286,7 @@ def _where(
             raise ValidationFailed.of([FieldError("q", "must be a string of at most 200")])
         if query.q.strip():
             search = rq.Search(query.q, query.q_links, principal.workspace_id, dialect)
-            clauses.append(search.clause(plan))
+            clauses.append(search.clause(plan if through in (None, "q") else rq.Plan.WALK))
             probe = search.probe()
             probes = [probe, *probes] if probe is not None else probes
     return sa.and_(*clauses), probes
