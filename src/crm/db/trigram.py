@@ -10,8 +10,9 @@ trigrams, which can find a few rows too many: callers keep their ``LIKE`` as a r
 The values of each record's fields, for ``contains``, ``starts`` and ``ends``, have one of
 their own: on PostgreSQL a ``pg_trgm`` GIN index on the JSON text of ``data``
 (``ix_records_values``), on SQLite ``records_values_fts``, a contentless FTS5 trigram table
-over the record's scalar values one a line, fed by triggers. Either finds a superset of the
-records whose field holds a fragment; the filter itself stays as the recheck.
+over the record's scalar values each between newlines, fed by triggers. Either finds a
+superset of the records whose field holds a fragment; the filter itself stays as the
+recheck.
 """
 
 from __future__ import annotations

@@ -237,28 +237,30 @@ class _Compiler:
     def probes(self) -> list[Probe]:
         return [Probe(key, sa.and_(*parts)) for key, parts in self.top.items()] + self.substrings
 
-    def _substring(
-        self, key: str, fragment: str, pattern: str, top: bool
-    ) -> sa.ColumnElement[bool]:
-        """``contains``, ``starts`` or ``ends`` (``pattern``) on field ``key``: ANDed at the
+    def _substring(self, key: str, op: str, fragment: str, top: bool) -> sa.ColumnElement[bool]:
+        """``contains``, ``starts`` or ``ends`` ``fragment`` on field ``key``: ANDed at the
         top, a probe that the values trigram index can find (the ``ILIKE`` as recheck), read
         through that index when the plan says so; elsewhere the ``ILIKE`` alone."""
-        exact = jsonsql.text_expr(self.dialect, key).ilike(pattern, escape="\\")
+        escaped = _escape_like(fragment)
+        pattern = {"contains": f"%{escaped}%", "starts": f"{escaped}%", "ends": f"%{escaped}"}
+        exact = jsonsql.text_expr(self.dialect, key).ilike(pattern[op], escape="\\")
         if not top or not trigram.indexable(fragment):
             return exact
         name = f"{key}~{len(self.substrings)}"
         if self.dialect == "postgresql":
             if not trigram.in_json_text(fragment):
                 return exact
-            indexed = sa.and_(exact, trigram.values_like(f"%{_escape_like(fragment)}%"))
+            indexed = sa.and_(exact, trigram.values_like(f"%{escaped}%"))
             self.substrings.append(Probe(name, indexed, ordered=False))
         else:
             found = trigram.records_values_fts.join(
                 records, records.c.id == trigram.records_values_fts.c.rowid
             )
-            matches = trigram.fts_match(fragment, trigram.VALUES_FTS)
+            # Each value stands between newlines: a start or an end is a longer fragment.
+            lines = {"contains": fragment, "starts": f"\n{fragment}", "ends": f"{fragment}\n"}
+            matches = trigram.fts_match(lines[op], trigram.VALUES_FTS)
             self.substrings.append(Probe(name, sa.and_(matches, exact), found, ordered=False))
-            ids = trigram.fts_ids(fragment, trigram.VALUES_FTS)
+            ids = trigram.fts_ids(lines[op], trigram.VALUES_FTS)
             indexed = sa.and_(records.c.id.in_(ids), exact)
         return indexed if self.plan is Plan.INDEX and self._indexed(name) else exact
 
@@ -315,11 +317,7 @@ class _Compiler:
                 return jsonsql.list_contains(self.dialect, f.key, stored[0])
             if f is None or not f.kind.textual:
                 raise FieldValueError(f"{op} applies to text fields only")
-            pattern = _escape_like(value)
-            pattern = {"contains": f"%{pattern}%", "starts": f"{pattern}%", "ends": f"%{pattern}"}[
-                op
-            ]
-            return self._substring(f.key, value, pattern, top)
+            return self._substring(f.key, op, value, top)
         if op == "in":
             if not isinstance(value, list) or not value or len(value) > MAX_IN:
                 raise FieldValueError(f"in takes a list of 1 to {MAX_IN} values")

@@ -15,8 +15,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _values(row: str) -> str:
-    """SQLite: a record's scalar values (strings, numbers, booleans), one a line."""
-    return f"(SELECT group_concat(atom, char(10)) FROM json_each({row}.data))"  # noqa: S608
+    """SQLite: a record's scalar values (strings, numbers, booleans), each on a line of its
+    own between newlines, so that a value's start and end are trigrams too."""
+    lines = "char(10) || group_concat(atom, char(10)) || char(10)"
+    return f"(SELECT {lines} FROM json_each({row}.data))"  # noqa: S608
 
 
 _ADD = "INSERT INTO records_values_fts(rowid, values_text) VALUES (new.id, {values});"
