@@ -11,10 +11,13 @@ fragment's frequency), so the core counts the condition's rows through its index
 plans return the same rows in the same order. PostgreSQL plans ``q`` and ranges itself
 (see ``docs/adr/0009-search-plans.md`` for why a count does not help it there), but not
 substring filters: its trigram index on the records' JSON text has no statistics of how
-often a field holds a fragment, so those are counted as on SQLite.
+often a field holds a fragment. Those are counted among the newest :data:`SAMPLE` rows
+instead of through the index, which would read all of a common fragment's matches first.
 """
 
 from __future__ import annotations
+
+import math
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +32,11 @@ from crm.db.schema import records
 #: Rows a condition may match and still be read through its index. At this many matches a
 #: walk newest first reads about ``50 * workspace size / BOUND`` rows for a page of 50.
 BOUND = 1500
+#: The workspace size at which :data:`BOUND` was measured.
+SCALE = 1_000_000
+#: Rows newest first in which a sampled probe counts its matches: reaching
+#: ``BOUND / SCALE`` of them walks.
+SAMPLE = 5000
 
 
 async def bounded_count(
@@ -43,6 +51,36 @@ async def bounded_count(
         sa.select(sa.func.count()).select_from(matched), execution_options=OFFLOAD
     )
     return int(found.scalar_one())
+
+
+async def sampled_count(
+    conn: AsyncConnection, scope: sa.ColumnElement[bool], where: sa.ColumnElement[bool], rows: int
+) -> int:
+    """How many of the newest ``rows`` records in ``scope`` match ``where``, a condition
+    written over ``records.data`` alone (it is tested on the sample, named ``records``)."""
+    newest = (
+        sa.select(records.c.data)
+        .where(scope)
+        .order_by(records.c.id.desc())
+        .limit(rows)
+        .subquery("records")
+    )
+    found = await conn.execute(
+        sa.select(sa.func.count()).select_from(newest).where(where), execution_options=OFFLOAD
+    )
+    return int(found.scalar_one())
+
+
+async def _common(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, probe: rq.Probe
+) -> bool:
+    """Whether ``probe`` matches too many rows to be read through its index."""
+    scope = repo.scoped(principal, obj)
+    if probe.sampled:
+        bound = math.ceil(SAMPLE * BOUND / SCALE)
+        return await sampled_count(conn, scope, probe.through_index, SAMPLE) >= bound
+    found = await bounded_count(conn, sa.and_(scope, probe.through_index), BOUND, probe.source)
+    return found >= BOUND
 
 
 async def choose(
@@ -63,7 +101,6 @@ async def choose(
     for probe in probes:
         if probe.ordered and keys[0].target.name == probe.name:
             return rq.Plan.INDEX, probe.name
-        scoped = sa.and_(repo.scoped(principal, obj), probe.through_index)
-        if await bounded_count(conn, scoped, BOUND, probe.source) < BOUND:
+        if not await _common(conn, principal, obj, probe):
             return rq.Plan.INDEX, probe.name
     return rq.Plan.WALK, None

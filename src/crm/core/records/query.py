@@ -104,6 +104,10 @@ class Probe:
     #: Whether the index also reads the rows in the order of ``name``, so that a listing
     #: sorted by it is best read through the index whatever the count (a field's own index).
     ordered: bool = True
+    #: Whether to count among the newest rows instead, ``through_index`` then written over
+    #: ``records.data`` alone: PostgreSQL's trigram index reads every match of a common
+    #: fragment before it can count one.
+    sampled: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,7 @@ class _Compiler:
             if not trigram.in_json_text(fragment):
                 return exact
             indexed = sa.and_(exact, trigram.values_like(f"%{escaped}%"))
-            self.substrings.append(Probe(name, indexed, ordered=False))
+            self.substrings.append(Probe(name, exact, ordered=False, sampled=True))
         else:
             found = trigram.records_values_fts.join(
                 records, records.c.id == trigram.records_values_fts.c.rowid
