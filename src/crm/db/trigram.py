@@ -10,9 +10,9 @@ trigrams, which can find a few rows too many: callers keep their ``LIKE`` as a r
 The values of each record's fields, for ``contains``, ``starts`` and ``ends``, have one of
 their own: on PostgreSQL a ``pg_trgm`` GIN index on the JSON text of ``data``
 (``ix_records_values``), on SQLite ``records_values_fts``, a contentless FTS5 trigram table
-over the record's scalar values each between newlines, fed by triggers. Either finds a
-superset of the records whose field holds a fragment; the filter itself stays as the
-recheck.
+over the record's scalar values one a line, each tagged with its key's length, fed by
+triggers. Either finds a superset of the records whose field holds a fragment; the filter
+itself stays as the recheck.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ VALUES_FTS = "records_values_fts"
 
 records_fts = sa.table(SEARCH_FTS, sa.column("rowid", sa.BigInteger))
 records_values_fts = sa.table(VALUES_FTS, sa.column("rowid", sa.BigInteger))
+
+#: The first of the private-use characters that tag each value in ``records_values_fts``
+#: with its key's length (migration 0013).
+_KEY_TAG = 0xE000
 
 #: Characters that the JSON text of a value escapes, so that it does not hold them as they
 #: are: a fragment with any of them cannot be looked up in ``ix_records_values``.
@@ -58,6 +62,17 @@ def fts_ids(fragment: str, table: str = SEARCH_FTS) -> sa.Select[tuple[int]]:
     (a superset)."""
     rowid = sa.table(table, sa.column("rowid", sa.BigInteger)).c.rowid
     return sa.select(rowid).where(fts_match(fragment, table))
+
+
+def value_start(key: str, fragment: str) -> str:
+    """SQLite: what ``records_values_fts`` holds where a value of field ``key`` starts with
+    ``fragment``: the tag of the key's length that starts each value's line."""
+    return chr(_KEY_TAG + len(key)) + fragment
+
+
+def value_end(fragment: str) -> str:
+    """SQLite: what ``records_values_fts`` holds where a value ends with ``fragment``."""
+    return fragment + "\n"
 
 
 def in_json_text(fragment: str) -> bool:

@@ -260,8 +260,11 @@ class _Compiler:
             found = trigram.records_values_fts.join(
                 records, records.c.id == trigram.records_values_fts.c.rowid
             )
-            # Each value stands between newlines: a start or an end is a longer fragment.
-            lines = {"contains": fragment, "starts": f"\n{fragment}", "ends": f"{fragment}\n"}
+            lines = {
+                "contains": fragment,
+                "starts": trigram.value_start(key, fragment),
+                "ends": trigram.value_end(fragment),
+            }
             matches = trigram.fts_match(lines[op], trigram.VALUES_FTS)
             self.substrings.append(Probe(name, sa.and_(matches, exact), found, ordered=False))
             ids = trigram.fts_ids(lines[op], trigram.VALUES_FTS)

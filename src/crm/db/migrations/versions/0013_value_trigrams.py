@@ -16,8 +16,10 @@ depends_on: str | Sequence[str] | None = None
 
 def _values(row: str) -> str:
     """SQLite: a record's scalar values (strings, numbers, booleans), each on a line of its
-    own between newlines, so that a value's start and end are trigrams too."""
-    lines = "char(10) || group_concat(atom, char(10)) || char(10)"
+    own after a newline and a tag for its key's length (a private-use character), and a
+    newline at the end: a value's start, within keys of its length, and its end are
+    trigrams too."""
+    lines = "group_concat(char(10) || char(57344 + length(key)) || atom, '') || char(10)"
     return f"(SELECT {lines} FROM json_each({row}.data))"  # noqa: S608
 
 
