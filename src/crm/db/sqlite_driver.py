@@ -4,7 +4,7 @@ SQLite is a library, not a server: a primary-key ``SELECT`` takes a few microsec
 handing each DB-API call to a connection's own thread and back (aiosqlite) costs tens of
 microseconds and a trip through the event loop per call (ADR 0004, ADR 0008). This driver
 calls :mod:`sqlite3` directly from the event loop's thread for statements that are bounded,
-and runs in a thread pool only what may take long, so nothing on the loop waits for long:
+and runs in threads only what may take long, so nothing on the loop waits for long:
 
 - statements marked ``crm_offload`` (searches, counts, bulk work: see
   :data:`crm.db.engine.OFFLOAD`), every ``executemany`` and every statement with more
@@ -12,6 +12,10 @@ and runs in a thread pool only what may take long, so nothing on the loop waits 
 - ``BEGIN IMMEDIATE`` when another process's writer holds the lock (it is tried on the
   loop first, without waiting, and waits in a thread up to the busy timeout only then);
 - the ``COMMIT`` of a writing transaction, which waits for the disk (``synchronous=FULL``).
+
+Long statements run in a pool of one thread fewer than the machine has cores, so that one
+core is left to the event loop however many searches run; waits (a commit's, a lock's)
+run in a pool of their own and never queue behind a search.
 
 A statement in a thread that its request abandons (a cancelled task) is interrupted with
 ``sqlite3_interrupt`` and awaited before the connection goes back to the pool, so no
@@ -21,10 +25,12 @@ connection is ever used by two threads at once.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -43,7 +49,24 @@ STREAM_BATCH = 1000
 
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
+
+class Where(Enum):
+    """Where a call runs: on the event loop's thread, or in one of two thread pools."""
+
+    #: Bounded statements, on the loop's thread.
+    LOOP = "loop"
+    #: Long statements, which keep a core busy.
+    WORK = "work"
+    #: Waits for the disk or for another process's lock, which keep no core busy.
+    WAIT = "wait"
+
+
+#: Threads per pool: long statements at most one fewer at once than there are cores, so
+#: one core is always left to the event loop and its short requests.
+_SIZES = {Where.WORK: max(1, (os.cpu_count() or 2) - 1), Where.WAIT: 8}
+
+
+_pools: dict[Where, ThreadPoolExecutor] = {}
 
 
 def _lower(value: Any) -> Any:
@@ -71,17 +94,18 @@ def configure(conn: sqlite3.Connection, *, page_kib: int, busy_ms: int = 10_000)
     conn.create_function("lower", 1, _lower, deterministic=True)
 
 
-def _threads() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(thread_name_prefix="crm-sqlite")
-    return _executor
+def _pool(where: Where) -> ThreadPoolExecutor:
+    pool = _pools.get(where)
+    if pool is None:
+        name = f"crm-sqlite-{where.value}"
+        pool = _pools[where] = ThreadPoolExecutor(_SIZES[where], thread_name_prefix=name)
+    return pool
 
 
-async def _in_thread(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+async def _in_thread(conn: sqlite3.Connection, where: Where, fn: Callable[[], T]) -> T:
     """Run ``fn`` (which uses ``conn``) in a thread; if the caller is cancelled, interrupt
     the statement and wait for the thread to let go of the connection before re-raising."""
-    future = asyncio.get_running_loop().run_in_executor(_threads(), fn)
+    future = asyncio.get_running_loop().run_in_executor(_pool(where), fn)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -94,10 +118,10 @@ async def _inline(fn: Callable[[], T]) -> T:
     return fn()
 
 
-def _run(conn: sqlite3.Connection, offload: bool, fn: Callable[[], T]) -> T:
+def _run(conn: sqlite3.Connection, where: Where, fn: Callable[[], T]) -> T:
     """Run ``fn`` from SQLAlchemy's greenlet: in a thread, or on the event loop's thread
     without yielding to the loop (still awaited, as the async engine requires)."""
-    return await_(_in_thread(conn, fn) if offload else _inline(fn))
+    return await_(_inline(fn) if where is Where.LOOP else _in_thread(conn, where, fn))
 
 
 class Cursor:
@@ -143,7 +167,7 @@ class Cursor:
             if self._cursor.description is not None:
                 self._rows = deque(self._cursor.fetchall())
 
-        _run(self._adapted.sqlite, offload, step)
+        _run(self._adapted.sqlite, Where.WORK if offload else Where.LOOP, step)
 
     def _begin_writing(self, operation: str) -> None:
         """Take the write lock: at once if it is free (this process's writers take turns
@@ -155,20 +179,20 @@ class Cursor:
         timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
         conn.execute("PRAGMA busy_timeout=0")
         try:
-            _run(conn, False, lambda: self._cursor.execute(operation))
+            _run(conn, Where.LOOP, lambda: self._cursor.execute(operation))
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
         finally:
             conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
-        _run(conn, True, lambda: self._cursor.execute(operation))
+        _run(conn, Where.WAIT, lambda: self._cursor.execute(operation))
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
         self._adapted.offload_next = False
         _run(
             self._adapted.sqlite,
-            True,
+            Where.WORK,
             lambda: self._cursor.executemany(operation, seq_of_parameters),
         )
 
@@ -208,12 +232,12 @@ class StreamCursor(Cursor):
         self._adapted.offload_next = False
         _run(
             self._adapted.sqlite,
-            True,
+            Where.WORK,
             lambda: self._cursor.execute(operation, () if parameters is None else parameters),
         )
 
     def _fetch(self, size: int) -> list[Any]:
-        return _run(self._adapted.sqlite, True, lambda: self._cursor.fetchmany(size))
+        return _run(self._adapted.sqlite, Where.WORK, lambda: self._cursor.fetchmany(size))
 
     def fetchone(self) -> Any:
         rows = self._fetch(1)
@@ -223,7 +247,7 @@ class StreamCursor(Cursor):
         return self._fetch(size or self.arraysize)
 
     def fetchall(self) -> list[Any]:
-        return _run(self._adapted.sqlite, True, self._cursor.fetchall)
+        return _run(self._adapted.sqlite, Where.WORK, self._cursor.fetchall)
 
     def __iter__(self) -> Any:
         while rows := self._fetch(STREAM_BATCH):
@@ -265,7 +289,7 @@ class Connection(AdaptedConnection):
 
     def commit(self) -> None:
         writing, self.writing = self.writing, False
-        _run(self.sqlite, writing, self.sqlite.commit)
+        _run(self.sqlite, Where.WAIT if writing else Where.LOOP, self.sqlite.commit)
 
     def rollback(self) -> None:
         self.writing = False
