@@ -153,21 +153,29 @@ async def _read(
 
 
 def _newest() -> Prepared:
-    listed = sa.and_(
-        records.c.workspace_id == workspaces.c.id,
-        records.c.object_type_id == _OBJECT_TYPE,
-        records.c.deleted_at.is_(None),
-        records.c.archived_at.is_(None),
-    )
+    """The newest records, each with its workspace's versions (scalar subqueries, so the
+    listing index alone orders and bounds the records; an empty list has no row and is
+    left to the full path)."""
+    versions = workspaces.c.id == _WORKSPACE
     return Prepared(
         sa.select(
-            workspaces.c.metadata_version,
-            workspaces.c.auth_version,
+            sa.select(workspaces.c.metadata_version)
+            .where(versions)
+            .scalar_subquery()
+            .label("metadata_version"),
+            sa.select(workspaces.c.auth_version)
+            .where(versions)
+            .scalar_subquery()
+            .label("auth_version"),
             records.c.object_type_id,
             *repo.COLUMNS,
         )
-        .select_from(workspaces.outerjoin(records, listed))
-        .where(workspaces.c.id == _WORKSPACE)
+        .where(
+            records.c.workspace_id == _WORKSPACE,
+            records.c.object_type_id == _OBJECT_TYPE,
+            records.c.deleted_at.is_(None),
+            records.c.archived_at.is_(None),
+        )
         .order_by(records.c.id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer()))
     )
@@ -204,7 +212,7 @@ async def first_page(
         return None
     if rows[0].auth_version != known.auth_version:
         return None
-    found = [repo.to_record(obj, r) for r in rows[:limit] if r.id is not None]
+    found = [repo.to_record(obj, r) for r in rows[:limit]]
     cursor = None
     if len(rows) > limit:
         cursor = rq.encode_cursor(rq.parse_sort(obj, None), [found[-1].id])
