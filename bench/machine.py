@@ -52,7 +52,6 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": version("sqlalchemy"),
-        "aiosqlite": version("aiosqlite"),
         "asyncpg": version("asyncpg"),
         "fastapi": version("fastapi"),
         "starlette": version("starlette"),

@@ -228,8 +228,8 @@ def markdown(runs: dict[str, dict[str, Any]]) -> str:
         "  generator, the server, the worker and the database share these cores; nothing is",
         "  pinned.",
         f"- Python {m['python']}, SQLAlchemy {m['sqlalchemy']}, FastAPI {m.get('fastapi')}, "
-        f"Starlette {m.get('starlette')}, uvicorn {m.get('uvicorn')}, aiosqlite "
-        f"{m['aiosqlite']}, asyncpg {m['asyncpg']}, {m.get('wrk', 'wrk')}.",
+        f"Starlette {m.get('starlette')}, uvicorn {m.get('uvicorn')}, "
+        f"asyncpg {m['asyncpg']}, {m.get('wrk', 'wrk')}.",
     ]
     for db, run in runs.items():
         d = run["database"]

@@ -35,7 +35,7 @@ from crm.core.auth.service import create_api_key
 from crm.core.ids import to_base32
 from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
-from crm.db.schema import records
+from crm.db.schema import object_types, records
 from crm.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -98,10 +98,19 @@ async def _owner_key(engine: AsyncEngine, ws: BenchWorkspace) -> str:
 
 
 async def _read_ids(engine: AsyncEngine, ws: BenchWorkspace) -> list[str]:
-    """UUIDs of contacts spread evenly over the main workspace."""
+    """UUIDs of contacts spread evenly over the main workspace (its leads left out)."""
     async with transaction(engine, write=False) as conn:
+        contact = (
+            await conn.execute(
+                sa.select(object_types.c.id).where(
+                    object_types.c.workspace_id == ws.id, object_types.c.key == "contact"
+                )
+            )
+        ).scalar_one()
         rows = await conn.execute(
-            sa.select(records.c.uuid).where(records.c.workspace_id == ws.id).order_by(records.c.id)
+            sa.select(records.c.uuid)
+            .where(records.c.workspace_id == ws.id, records.c.object_type_id == contact)
+            .order_by(records.c.id)
         )
         found = [str(u) for u in rows.scalars()]
     step = max(1, len(found) // READ_IDS)
