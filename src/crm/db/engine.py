@@ -105,7 +105,7 @@ def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> A
 
 #: How long a writer waits for this process's other writers, as SQLite's busy timeout
 #: bounds its wait for other processes'.
-BUSY_SECONDS = 10.0
+BUSY_SECONDS = sqlite_driver.BUSY_MS / 1000
 
 #: Per pool (engines derived with ``execution_options`` share their parent's) and loop.
 _gates: weakref.WeakKeyDictionary[Any, dict[asyncio.AbstractEventLoop, asyncio.Lock]]

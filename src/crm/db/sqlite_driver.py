@@ -44,6 +44,8 @@ from sqlalchemy.util.concurrency import await_
 
 #: More bound parameters than this and a statement is bulk work: it runs in a thread.
 INLINE_PARAMETERS = 64
+#: How long a writer waits for another process's write lock (SQLite's busy timeout).
+BUSY_MS = 10_000
 #: Rows a server-side cursor reads per trip to its thread.
 STREAM_BATCH = 1000
 
@@ -73,7 +75,7 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def configure(conn: sqlite3.Connection, *, page_kib: int, busy_ms: int = 10_000) -> None:
+def configure(conn: sqlite3.Connection, *, page_kib: int, busy_ms: int = BUSY_MS) -> None:
     """WAL with synchronous=FULL: an acknowledged commit survives a crash or power loss.
 
     Transactions are begun explicitly (``isolation_level`` None); ``page_kib`` sizes the
@@ -176,7 +178,6 @@ class Cursor:
         conn = self._adapted.sqlite
         self._adapted.offload_next = False
         self._adapted.writing = True
-        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
         conn.execute("PRAGMA busy_timeout=0")
         try:
             _run(conn, Where.LOOP, lambda: self._cursor.execute(operation))
@@ -185,7 +186,7 @@ class Cursor:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
         finally:
-            conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         _run(conn, Where.WAIT, lambda: self._cursor.execute(operation))
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:

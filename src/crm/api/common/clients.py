@@ -51,12 +51,18 @@ def client_address(scope: dict[str, Any], trusted: tuple[Network, ...]) -> str:
     return hops[0] if hops else str(peer)
 
 
+def bearer_token(header: str) -> str | None:
+    """The key in an ``Authorization`` header's value ``Bearer ak_...``."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def presented_key(scope: dict[str, Any]) -> str | None:
     """The API key a request carries, in any face's transport: ``Authorization: Bearer``,
     an ``apikey`` header or an ``apikey`` query parameter."""
-    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
+    token = bearer_token(_header(scope, b"authorization") or "")
+    if token is not None:
+        return token
     header = _header(scope, b"apikey")
     if header:
         return header.strip()

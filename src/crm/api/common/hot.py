@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from crm.api.common.http import bearer_token
+from crm.api.common.clients import bearer_token
 from crm.db.direct import Direct
 
 

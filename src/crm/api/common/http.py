@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.clients import bearer_token
 from crm.core.auth.principal import Principal
 from crm.core.auth.service import authenticate, note_key_use, record_key_use
 from crm.core.errors import CRMError
@@ -80,12 +81,6 @@ async def received_unit(
 def bearer(request: Request) -> str | None:
     """The key from ``Authorization: Bearer ak_...``."""
     return bearer_token(request.headers.get("authorization", ""))
-
-
-def bearer_token(header: str) -> str | None:
-    """The key in an ``Authorization`` header's value ``Bearer ak_...``."""
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def media_type(request: Request) -> str:

@@ -13,10 +13,11 @@ the caller takes the full path, which reaches the same answer or the error.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 
+from crm.core.auth.cache import KnownKey
 from crm.core.auth.principal import Principal, Reach
 from crm.core.auth.service import known_key
 from crm.core.errors import CRMError
@@ -111,6 +112,29 @@ async def locate_record(
     return None if found is None else await _read(direct, raw_key, None, _ANY_BY_UUID, found, more)
 
 
+class _Caller(NamedTuple):
+    """What this process already knows of a request's caller: its key and metadata."""
+
+    known: KnownKey
+    meta: WorkspaceMeta
+    principal: Principal
+
+    def current(self, row: Any) -> bool:
+        """Whether ``row`` read the versions the key and metadata were cached at."""
+        return bool(
+            row.metadata_version == self.meta.version
+            and row.auth_version == self.known.auth_version
+        )
+
+
+def _caller(direct: Direct, raw_key: str | None) -> _Caller | None:
+    known = known_key(direct.database, raw_key)
+    meta = None if known is None else latest(direct.database, known.workspace_id)
+    if known is None or meta is None:
+        return None
+    return _Caller(known, meta, known.principal(meta.version))
+
+
 async def _read(
     direct: Direct,
     raw_key: str | None,
@@ -119,11 +143,10 @@ async def _read(
     ref: object,
     more: More[T] | None,
 ) -> Point[T] | None:
-    known = known_key(direct.database, raw_key)
-    meta = None if known is None else latest(direct.database, known.workspace_id)
-    if known is None or meta is None:
+    caller = _caller(direct, raw_key)
+    if caller is None:
         return None
-    principal = known.principal(meta.version)
+    known, meta, principal = caller
     object_type_id = None
     if object_key is not None:
         try:
@@ -138,9 +161,7 @@ async def _read(
                 object_type_id=object_type_id,
                 ref=ref,
             )
-            if row is None or row.id is None:
-                return None
-            if row.metadata_version != meta.version or row.auth_version != known.auth_version:
+            if row is None or row.id is None or not caller.current(row):
                 return None
             obj = meta.objects_by_id[row.object_type_id]
             if not _sees_all(principal, obj.key, "read"):
@@ -190,11 +211,10 @@ async def first_page(
     """The first page of a list in the default order (newest first, archived records left
     out), as :func:`crm.core.records.service.find_records` gives it, in one statement; or
     ``None`` for the full path to answer."""
-    known = known_key(direct.database, raw_key)
-    meta = None if known is None else latest(direct.database, known.workspace_id)
-    if known is None or meta is None or not 1 <= limit <= MAX_PAGE:
+    caller = _caller(direct, raw_key)
+    if caller is None or not 1 <= limit <= MAX_PAGE:
         return None
-    principal = known.principal(meta.version)
+    known, meta, principal = caller
     try:
         obj = meta.object(object_key)
     except CRMError:
@@ -208,9 +228,7 @@ async def first_page(
             )
     except Unavailable:
         return None
-    if not rows or rows[0].metadata_version != meta.version:
-        return None
-    if rows[0].auth_version != known.auth_version:
+    if not rows or not caller.current(rows[0]):
         return None
     found = [repo.to_record(obj, r) for r in rows[:limit]]
     cursor = None
