@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import sqlite3
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
@@ -16,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from crm.db import sqlite_driver
+from crm.db.writers import turns_of
 
 _ASYNC_DRIVERS = {
     "sqlite": f"sqlite+{sqlite_driver.Dialect.driver}",
@@ -103,46 +101,30 @@ def make_engine(url: str, *, pool_size: int = 10, caches: Caches = SERVING) -> A
     )
 
 
-#: How long a writer waits for this process's other writers, as SQLite's busy timeout
-#: bounds its wait for other processes'.
-BUSY_SECONDS = sqlite_driver.BUSY_MS / 1000
-
-#: Per pool (engines derived with ``execution_options`` share their parent's) and loop.
-_gates: weakref.WeakKeyDictionary[Any, dict[asyncio.AbstractEventLoop, asyncio.Lock]]
-_gates = weakref.WeakKeyDictionary()
-
-
-class WriterBusy(sa.exc.OperationalError):
-    """This process's other writers held SQLite's write lock for the whole busy timeout."""
-
-    def __init__(self) -> None:
-        super().__init__("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
-
-
 @asynccontextmanager
 async def writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
-    """On SQLite, this process's writers take turns in order here instead of polling for the
-    database's write lock (which SQLite's busy handler does with sleeps of up to 100 ms)."""
+    """On SQLite, this process's turn to write on a connection of the caller's own (no
+    group of writers open meanwhile; :mod:`crm.db.writers`)."""
     if engine.dialect.name != "sqlite":
         yield
         return
-    gates = _gates.setdefault(engine.sync_engine.pool, {})
-    gate = gates.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    try:
-        await asyncio.wait_for(gate.acquire(), BUSY_SECONDS)
-    except TimeoutError:
-        raise WriterBusy() from None
+    turns = turns_of(engine)
+    await turns.alone()
     try:
         yield
     finally:
-        gate.release()
+        turns.lock.release()
 
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, *, write: bool) -> AsyncIterator[AsyncConnection]:
-    """One unit of work: commits when the block ends, rolls back if it raises."""
-    if write:
-        async with writer_turn(engine), _connected(engine, write) as conn:
+    """One unit of work: commits when the block ends, rolls back if it raises.
+
+    On SQLite a writing unit is a savepoint in a transaction that this process's writers
+    share, committed for all of them before any leaves its block (:mod:`crm.db.writers`).
+    """
+    if write and engine.dialect.name == "sqlite":
+        async with turns_of(engine).member(engine) as conn:
             yield conn
     else:
         async with _connected(engine, write) as conn:

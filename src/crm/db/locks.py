@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.db.writers import GroupLost
+
 __all__ = [
     "ADDRESSES",
     "FEW",
@@ -114,7 +116,10 @@ async def hold_metadata(conn: AsyncConnection, workspace_id: int) -> None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` aborted a transaction that can simply run again (see TRANSIENT)."""
+    """Whether ``exc`` aborted a transaction that can simply run again (see TRANSIENT), or
+    lost a SQLite writer's work with its group's transaction."""
+    if isinstance(exc, GroupLost):
+        return True
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) in TRANSIENT
 
