@@ -51,9 +51,8 @@ def contact_ref(text: str) -> str:
 async def _render(conn: AsyncConnection, p: Principal, found: list[Record]) -> list[dict[str, Any]]:
     """Contacts with their identities and tags, loaded for the whole page at once."""
     meta = await metadata_for(conn, p)
-    ids = [r.id for r in found]
-    reached = await identities.identities_of(conn, p.workspace_id, ids)
-    labels = await tags.tags_of(conn, p.workspace_id, ids)
+    reached = await identities.identities_of(conn, p, found)
+    labels = await tags.tags_of(conn, p, found)
     return [render.contact(p, meta, r, reached[r.id], labels[r.id]) for r in found]
 
 

@@ -17,8 +17,8 @@ from crm.db.direct import Reader
 
 async def _links(read: Reader, p: Principal, record: Record) -> tuple[list[Identity], list[Tag]]:
     return (
-        await identities_of_record(read, p.workspace_id, record.id),
-        await tags_of_record(read, p.workspace_id, record.id),
+        await identities_of_record(read, p, record),
+        await tags_of_record(read, p, record),
     )
 
 

@@ -7,21 +7,19 @@ from crm.api.common.http import json_bytes
 from crm.api.leadflip.leads import RECENT_EVENTS
 from crm.api.leadflip.render import event, lead
 from crm.core.auth.principal import Principal
-from crm.core.events.service import Event, recent_of_record
+from crm.core.events.service import Event
 from crm.core.records import point
+from crm.core.records.history import recent_events_read
 from crm.core.records.model import Record
 from crm.db.direct import Reader
 
 
-async def _recent(read: Reader, p: Principal, record: Record) -> list[Event] | None:
-    if not p.has_scope("event", "list"):
-        return None
-    return await recent_of_record(read, p.workspace_id, record.id, RECENT_EVENTS)
+async def _recent(read: Reader, p: Principal, record: Record) -> list[Event]:
+    return await recent_events_read(read, p, record, limit=RECENT_EVENTS)
 
 
 async def get_lead(hit: Hit) -> Answer | None:
-    """``GET /leadflip/api/leads/{lead_id}``, as ``leads.get_lead``, for a key that may
-    read events."""
+    """``GET /leadflip/api/leads/{lead_id}``, as ``leads.get_lead``."""
     found = await point.locate_record(hit.direct, bearer_key(hit), hit.params["lead_id"], _recent)
     if found is None or found.more is None:
         return None

@@ -14,13 +14,13 @@ from crm.api.leadflip.errors import answer, described
 from crm.api.leadflip.render import email_of, event, lead, stage_name, status_pipeline
 from crm.api.leadflip.transport import object_body, read, write
 from crm.core.errors import CRMError, FieldError, NotFound, ValidationFailed
-from crm.core.events.service import record_timeline
 from crm.core.ids import parse_uuid
 from crm.core.intake import service as intake
 from crm.core.intake.keys import normalise
 from crm.core.intake.payload import ENTITY_KEYS
 from crm.core.metadata.service import metadata_for
 from crm.core.pipelines import motion
+from crm.core.records.history import recent_events
 from crm.core.records.service import locate_record
 
 router = APIRouter()
@@ -130,7 +130,7 @@ async def get_lead(lead_id: str, request: Request) -> Response:
         async with read(request) as (conn, p):
             found = await locate_record(conn, p, _lead_uuid(lead_id))
             meta = await metadata_for(conn, p)
-            events = await record_timeline(conn, p.workspace_id, found.id, limit=RECENT_EVENTS)
+            events = await recent_events(conn, p, found, limit=RECENT_EVENTS)
     except NotFound as exc:
         return answer(exc, not_found=LEAD_NOT_FOUND)
     return json_response({**lead(meta, found), "events": [event(e) for e in events]})

@@ -159,15 +159,16 @@ async def list_identities(
 
 
 async def identities_of(
-    conn: AsyncConnection, workspace_id: int, record_ids: list[int]
+    conn: AsyncConnection, principal: Principal, shown: list[Record]
 ) -> dict[int, list[Identity]]:
-    """The identities of each of some records (already shown to the caller), oldest first."""
-    out: dict[int, list[Identity]] = {rid: [] for rid in record_ids}
-    for chunk in chunks(record_ids):
+    """The identities of each of some records the caller was shown, oldest first (they are
+    part of the record: whoever sees it sees them)."""
+    out: dict[int, list[Identity]] = {r.id: [] for r in shown}
+    for chunk in chunks(list(out)):
         rows = await conn.execute(
             sa.select(identities)
             .where(
-                identities.c.workspace_id == workspace_id,
+                identities.c.workspace_id == principal.workspace_id,
                 identities.c.record_id.in_(chunk),
             )
             .order_by(identities.c.id)
@@ -187,10 +188,10 @@ _OF_RECORD = Prepared(
 )
 
 
-async def identities_of_record(read: Reader, workspace_id: int, record_id: int) -> list[Identity]:
-    """The identities of one record already shown to the caller, oldest first, through a
-    point read's reader (:mod:`crm.core.records.point`)."""
-    rows = await read.rows(_OF_RECORD, workspace_id=workspace_id, record_id=record_id)
+async def identities_of_record(read: Reader, principal: Principal, shown: Record) -> list[Identity]:
+    """The identities of one record the caller was shown, oldest first, through a point
+    read's reader (:mod:`crm.core.records.point`)."""
+    rows = await read.rows(_OF_RECORD, workspace_id=principal.workspace_id, record_id=shown.id)
     return [_identity(row) for row in rows]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
-from crm.core.events.service import Event, record_timeline
+from crm.core.events.service import Event, recent_of_record, record_timeline
+from crm.core.records.model import Record
 from crm.core.records.service import get_record
+from crm.db.direct import Reader
 
 MAX_TIMELINE = 200
 
@@ -26,3 +28,22 @@ async def timeline(
     return await record_timeline(
         conn, principal.workspace_id, record.id, limit=min(limit, MAX_TIMELINE), before=before
     )
+
+
+async def recent_events(
+    conn: AsyncConnection, principal: Principal, shown: Record, *, limit: int
+) -> list[Event]:
+    """The latest events of a record the caller was shown, newest first; none for a key
+    that may not list events."""
+    if not principal.has_scope("event", "list"):
+        return []
+    return await record_timeline(conn, principal.workspace_id, shown.id, limit=limit)
+
+
+async def recent_events_read(
+    read: Reader, principal: Principal, shown: Record, *, limit: int
+) -> list[Event]:
+    """:func:`recent_events` through a point read's reader (:mod:`crm.core.records.point`)."""
+    if not principal.has_scope("event", "list"):
+        return []
+    return await recent_of_record(read, principal.workspace_id, shown.id, limit)

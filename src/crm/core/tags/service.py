@@ -307,11 +307,15 @@ async def tags_on(
 
 
 async def tags_of(
-    conn: AsyncConnection, workspace_id: int, record_ids: list[int]
+    conn: AsyncConnection, principal: Principal, shown: list[Record]
 ) -> dict[int, list[Tag]]:
-    """The tags of each of some records (which the caller has already been shown), by name."""
-    out: dict[int, list[Tag]] = {rid: [] for rid in record_ids}
-    for chunk in chunks(record_ids):
+    """The tags of each of some records the caller was shown, by name; none at all for a
+    key that may not list tags."""
+    out: dict[int, list[Tag]] = {r.id: [] for r in shown}
+    if not principal.has_scope("tag", "list"):
+        return out
+    workspace_id = principal.workspace_id
+    for chunk in chunks(list(out)):
         rows = await conn.execute(
             sa.select(record_tags.c.record_id, tags)
             .join(tags, tags.c.id == record_tags.c.tag_id)
@@ -337,10 +341,12 @@ _OF_RECORD = Prepared(
 )
 
 
-async def tags_of_record(read: Reader, workspace_id: int, record_id: int) -> list[Tag]:
-    """The tags of one record already shown to the caller, by name, through a point read's
-    reader (:mod:`crm.core.records.point`)."""
-    rows = await read.rows(_OF_RECORD, workspace_id=workspace_id, record_id=record_id)
+async def tags_of_record(read: Reader, principal: Principal, shown: Record) -> list[Tag]:
+    """The tags of one record the caller was shown, by name, through a point read's reader
+    (:mod:`crm.core.records.point`); none for a key that may not list tags."""
+    if not principal.has_scope("tag", "list"):
+        return []
+    rows = await read.rows(_OF_RECORD, workspace_id=principal.workspace_id, record_id=shown.id)
     return [_tag(row) for row in rows]
 
 
