@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from crm import __version__
 from crm.api import flownally, leadflip
+from crm.api.common import problems
 from crm.api.common.face import mount
 from crm.api.common.hot import HotRoutes
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
@@ -39,7 +40,7 @@ from crm.api.native import (
     viewers,
 )
 from crm.api.native import hot as native_hot
-from crm.api.native.errors import ERROR_SCHEMA, install, render_status
+from crm.api.native.errors import ERROR_SCHEMA, SHAPE
 from crm.api.native.workspace_openapi import for_workspace
 from crm.core.metadata.service import metadata_for
 from crm.db.direct import Direct
@@ -61,8 +62,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     """
 
     faces = {
-        "/leadflip/api": (leadflip.create_face(), leadflip_errors.render_status),
-        "/flownally/v1": (flownally.create_face(), flownally_errors.render_status),
+        "/leadflip/api": (leadflip.create_face(), leadflip_errors.SHAPE.render_status),
+        "/flownally/v1": (flownally.create_face(), flownally_errors.SHAPE.render_status),
     }
 
     @asynccontextmanager
@@ -96,7 +97,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     for path, (face, _) in faces.items():
         face.state.engine, face.state.settings = engine, settings
         mount(app, path, face)
-    install(app)
+    problems.install(app, SHAPE)
     for module in (
         objects,
         records,
@@ -141,7 +142,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         for prefix, (_, render) in faces.items():
             if path.startswith(prefix + "/"):
                 return render(status, message)
-        return render_status(status, message)
+        return SHAPE.render_status(status, message)
 
     hot = (
         (*native_hot.ROUTES, *flownally_hot.ROUTES, *leadflip_hot.ROUTES)

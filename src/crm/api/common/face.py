@@ -7,8 +7,7 @@ The server mounts each face at its base path; the face serves its document at
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -17,7 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Mount
 
 from crm import __version__
+from crm.api.common import problems
 from crm.api.common.openapi import document, serve_document
+from crm.api.common.problems import ErrorShape
 
 __all__ = ["create_face", "mount"]
 
@@ -27,15 +28,13 @@ def create_face(
     title: str,
     description: str,
     routers: Iterable[APIRouter],
-    install_errors: Callable[[FastAPI], None],
+    errors: ErrorShape,
     error_name: str,
-    error_schema: dict[str, Any],
-    writes_conflict: bool = True,
 ) -> FastAPI:
-    """A face serving ``routers``; the server sets ``state.engine`` before it serves.
+    """A face serving ``routers`` and answering every error in ``errors``' shape; the
+    server sets ``state.engine`` before it serves.
 
-    ``error_schema`` is the JSON schema of the face's error body, which its document gives
-    every error answer; ``writes_conflict=False`` for a face that answers conflicts as 422.
+    Its document gives every error answer the shape's schema, as component ``error_name``.
     """
     face = FastAPI(
         title=title,
@@ -45,11 +44,14 @@ def create_face(
         docs_url=None,
         redoc_url=None,
     )
-    install_errors(face)
+    problems.install(face, errors)
     for router in routers:
         face.include_router(router)
     document(
-        face, error_name=error_name, error_schema=error_schema, writes_conflict=writes_conflict
+        face,
+        error_name=error_name,
+        error_schema=errors.schema,
+        writes_conflict=errors.conflict_status == 409,
     )
     serve_document(face)
 

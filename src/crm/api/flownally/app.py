@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
 from crm.api.flownally import contacts, custom_fields, imports, tags
-from crm.api.flownally.errors import ERROR_SCHEMA, install
+from crm.api.flownally.errors import SHAPE
 
 
 def create_face() -> FastAPI:
@@ -16,7 +16,6 @@ def create_face() -> FastAPI:
         description="Contacts with channel identities, tags, custom fields and CSV imports. "
         "Authenticate with `Authorization: Bearer ak_...`.",
         routers=[custom_fields.router, imports.router, contacts.router, tags.router],
-        install_errors=install,
+        errors=SHAPE,
         error_name="FlownallyError",
-        error_schema=ERROR_SCHEMA,
     )

@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.common.openapi import json_body
+from crm.api.common.problems import renamed
 from crm.api.flownally import render
-from crm.api.flownally.errors import renamed
 from crm.api.flownally.ids import core_id
 from crm.api.flownally.transport import object_body, read, write
 from crm.core.auth.principal import Principal

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
 from crm.api.leadflip import entities, leads
-from crm.api.leadflip.errors import ERROR_SCHEMA, install
+from crm.api.leadflip.errors import SHAPE
 
 
 def create_face() -> FastAPI:
@@ -16,8 +16,6 @@ def create_face() -> FastAPI:
         description="Lead intake with flexible key matching. "
         "Authenticate with `Authorization: Bearer ak_...`.",
         routers=[leads.router, entities.router],
-        install_errors=install,
+        errors=SHAPE,
         error_name="LeadflipError",
-        error_schema=ERROR_SCHEMA,
-        writes_conflict=False,
     )

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 from crm.api.common.openapi import json_body
+from crm.api.common.problems import renamed
 from crm.api.leadflip.errors import answer, described
 from crm.api.leadflip.render import email_of, event, lead, stage_name, status_pipeline
 from crm.api.leadflip.transport import object_body, read, write
@@ -172,27 +173,27 @@ async def update_lead(lead_id: str, request: Request) -> Response:
 )
 async def update_status(lead_id: str, request: Request) -> Response:
     """Move a lead to a stage of its pipeline, by name or UUID."""
-    rename = {"stage": "status_step"}
     try:
-        async with write(request) as (conn, p):
-            payload = await object_body(request)
-            unknown = [k for k in payload if k not in ("status_step", "pipeline")]
-            step = payload.get("status_step")
-            if unknown or not isinstance(step, str) or not step.strip():
-                raise ValidationFailed.of(
-                    [FieldError(k, "is not an attribute") for k in unknown]
-                    + ([] if isinstance(step, str) and step.strip() else [_required("stage")])
+        with renamed({"stage": "status_step"}):
+            async with write(request) as (conn, p):
+                payload = await object_body(request)
+                unknown = [k for k in payload if k not in ("status_step", "pipeline")]
+                step = payload.get("status_step")
+                if unknown or not isinstance(step, str) or not step.strip():
+                    raise ValidationFailed.of(
+                        [FieldError(k, "is not an attribute") for k in unknown]
+                        + ([] if isinstance(step, str) and step.strip() else [_required("stage")])
+                    )
+                found = await locate_record(conn, p, _lead_uuid(lead_id))
+                meta = await metadata_for(conn, p)
+                pipeline = status_pipeline(meta, found.object, payload.get("pipeline"))
+                moved = await motion.move_stage(
+                    conn, p, found.object.key, found.id, pipeline=pipeline.key, stage=step
                 )
-            found = await locate_record(conn, p, _lead_uuid(lead_id))
-            meta = await metadata_for(conn, p)
-            pipeline = status_pipeline(meta, found.object, payload.get("pipeline"))
-            moved = await motion.move_stage(
-                conn, p, found.object.key, found.id, pipeline=pipeline.key, stage=step
-            )
     except NotFound as exc:
         return answer(exc, not_found=LEAD_NOT_FOUND)
     except CRMError as exc:
-        return answer(exc, rename=rename)
+        return answer(exc)
     return json_response(
         {
             "status": "success",

@@ -7,37 +7,19 @@ are refused.
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from crm.api.common.http import (
-    MalformedBody,
-    bearer,
-    json_body,
-    media_type,
-    received_unit,
-    require_json,
-    unit,
-)
-from crm.core.auth.principal import Principal
+from crm.api.common.http import MalformedBody, media_type
+from crm.api.common.transport import Transport, json_object
 from crm.core.errors import FieldError, ValidationFailed
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-Unit = AbstractAsyncContextManager[tuple[AsyncConnection, Principal]]
-
-
-def read(request: Request) -> Unit:
-    """A read-only unit of work for the caller of ``request``."""
-    return unit(request, bearer(request), write=False)
-
-
-def write(request: Request) -> Unit:
-    """A writing unit of work (see :func:`crm.api.common.http.received_unit`)."""
-    return received_unit(request, bearer(request))
+BEARER = Transport()
+read = BEARER.read
+write = BEARER.write
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -67,8 +49,4 @@ async def object_body(request: Request, *, forms: bool = False) -> dict[str, Any
     """The body as an object: JSON, or (where ``forms``) a URL-encoded or multipart form."""
     if forms and media_type(request) in FORMS:
         return await _form(request)
-    require_json(request, "JSON or a form" if forms else "JSON")
-    payload = await json_body(request)
-    if not isinstance(payload, dict):
-        raise ValidationFailed.of([FieldError("body", "must be a JSON object")])
-    return payload
+    return await json_object(request, accepted="JSON or a form" if forms else "JSON")
