@@ -80,7 +80,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
             try:
                 yield
             finally:
-                app.state.direct.close()
+                await app.state.direct.close()
                 await app.state.engine.dispose()
 
     app = FastAPI(
