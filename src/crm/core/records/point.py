@@ -12,6 +12,7 @@ the caller takes the full path, which reaches the same answer or the error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -173,10 +174,13 @@ async def _read(
         return None
 
 
-def _newest() -> Prepared:
-    """The newest records, each with its workspace's versions (scalar subqueries, so the
-    listing index alone orders and bounds the records; an empty list has no row and is
-    left to the full path)."""
+@functools.lru_cache(maxsize=8)
+def first_page_statement(rows: int) -> Prepared:
+    """The newest ``rows`` records of an object type, each with its workspace's versions
+    (scalar subqueries, so the listing index alone orders and bounds the records; an empty
+    list has no row and is left to the full path). The row count is written into the
+    statement, not bound: with every parameter a key, PostgreSQL can settle on one generic
+    plan instead of planning each page again."""
     versions = workspaces.c.id == _WORKSPACE
     return Prepared(
         sa.select(
@@ -198,11 +202,8 @@ def _newest() -> Prepared:
             records.c.archived_at.is_(None),
         )
         .order_by(records.c.id.desc())
-        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .limit(sa.literal_column(str(int(rows)), sa.Integer()))
     )
-
-
-_NEWEST = _newest()
 
 
 async def first_page(
@@ -224,7 +225,9 @@ async def first_page(
     try:
         async with direct.reading() as read:
             rows = await read.rows(
-                _NEWEST, workspace_id=known.workspace_id, object_type_id=obj.id, limit=limit + 1
+                first_page_statement(limit + 1),
+                workspace_id=known.workspace_id,
+                object_type_id=obj.id,
             )
     except Unavailable:
         return None
