@@ -233,8 +233,10 @@ async def analyze(engine: AsyncEngine) -> float:
             # Outside any transaction (the engine's begin hook would open one).
             raw = await conn.get_raw_connection()
             assert raw.driver_connection is not None
+            # Read to its end: a statement left open would keep the connection writing.
+            checkpoint = raw.driver_connection.sqlite.execute
             await asyncio.to_thread(
-                raw.driver_connection.execute, "PRAGMA wal_checkpoint(TRUNCATE)"
+                lambda: checkpoint("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             )
         else:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
