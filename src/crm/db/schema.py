@@ -183,6 +183,9 @@ records = sa.Table(
     _workspace(),
     sa.Column("uuid", sa.Uuid, nullable=False),
     sa.Column("object_type_id", BigId, nullable=False),
+    #: The record's number among its object type's in its workspace (1, 2, ...): the id the
+    #: faces that name records by integers show, telling nothing of other workspaces.
+    sa.Column("number", sa.BigInteger),
     sa.Column("owner_id", BigId),
     sa.Column("data", JSONDoc, nullable=False),
     sa.Column("display_name", sa.String(500), nullable=False, server_default=""),
@@ -194,6 +197,7 @@ records = sa.Table(
     sa.Column("archived_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
     sa.Index("ix_records_uuid", "workspace_id", "uuid", unique=True),
+    sa.Index("ix_records_number", "workspace_id", "object_type_id", "number", unique=True),
     sa.Index(
         "ix_records_listing",
         "workspace_id",
@@ -295,6 +299,20 @@ identities = sa.Table(
     _created(),
     sa.UniqueConstraint("workspace_id", "channel", "address"),
     sa.Index("ix_identities_record", "workspace_id", "record_id"),
+)
+
+#: The next record number of each object type (``records.number``).
+record_numbers = sa.Table(
+    "record_numbers",
+    metadata,
+    _workspace(),
+    sa.Column(
+        "object_type_id",
+        BigId,
+        sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("next_number", sa.BigInteger, nullable=False),
 )
 
 sequences = sa.Table(

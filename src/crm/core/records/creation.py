@@ -27,7 +27,7 @@ from crm.core.records.rules import (
     duplicate_value,
     owner_id_for,
 )
-from crm.core.records.sequences import number_new_records
+from crm.core.records.sequences import number_new_records, take_record_numbers
 from crm.core.records.values import (
     apply_defaults,
     display_name,
@@ -90,6 +90,7 @@ def _inserted(obj: ObjectMeta, row: dict[str, Any]) -> Record:
         id=row["id"],
         uuid=row["uuid"],
         object=obj,
+        number=row.get("number"),
         owner_id=row["owner_id"],
         data=row["data"],
         display_name=row["display_name"],
@@ -121,6 +122,9 @@ async def insert_records(
     refused = await _refuse_duplicates(conn, principal, obj, rows)
     good = [r for i, r in enumerate(rows) if i not in refused]
     if good:
+        first = await take_record_numbers(conn, principal.workspace_id, obj, len(good))
+        for number, row in enumerate(good, first):
+            row["number"] = number
         # Matched by UUID rather than by order: ordered RETURNING makes SQLite insert one
         # row per statement, while this form inserts a batch per statement on both databases.
         insert = sa.insert(records).returning(records.c.id, records.c.uuid)

@@ -25,6 +25,13 @@ class Record:
     archived_at: datetime | None
     deleted_at: datetime | None
     unmapped: dict[str, Any] = field(default_factory=dict)
+    #: Its number among its object type's in its workspace (see :class:`Numbered`).
+    number: int | None = None
+
+
+class Numbered(int):
+    """A reference to a record by its number among its object type's (``records.number``),
+    where a plain integer names the record's id."""
 
 
 @dataclass(frozen=True)

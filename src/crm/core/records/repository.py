@@ -32,6 +32,7 @@ COLUMNS = (
     records.c.archived_at,
     records.c.deleted_at,
     records.c.unmapped,
+    records.c.number,
 )
 
 
@@ -78,6 +79,7 @@ def to_record(obj: ObjectMeta, row: Any) -> Record:
         archived_at=row.archived_at,
         deleted_at=row.deleted_at,
         unmapped=row.unmapped or {},
+        number=row.number,
     )
 
 

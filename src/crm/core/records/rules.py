@@ -18,7 +18,7 @@ from crm.core.ids import parse_uuid
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.records import repository as repo
-from crm.core.records.model import Record
+from crm.core.records.model import Numbered, Record
 from crm.db.schema import records
 
 
@@ -33,7 +33,10 @@ async def context(
 
 
 def ident(ref: str | int) -> sa.ColumnElement[bool]:
-    """Match a record by integer id or UUID; NotFound for anything else."""
+    """Match a record by integer id, UUID or :class:`Numbered` number; NotFound for
+    anything else."""
+    if isinstance(ref, Numbered):
+        return records.c.number == int(ref)
     if isinstance(ref, int) and not isinstance(ref, bool):
         return records.c.id == ref
     if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) < 19:

@@ -1,6 +1,7 @@
-"""Autonumbered text fields: ``REF-1001``, ``REF-1002``, ... per field and workspace.
+"""Numbers handed out in order: autonumbered text fields (``REF-1001``, ``REF-1002``, ...
+per field and workspace) and record numbers (1, 2, ... per object type and workspace).
 
-The counter is a row updated in the writer's transaction, so numbers are never handed out
+Each counter is a row updated in the writer's transaction, so numbers are never handed out
 twice; a rolled-back transaction gives its numbers back.
 """
 
@@ -8,32 +9,48 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.model import FieldMeta, ObjectMeta
-from crm.db.schema import sequences
+from crm.db.schema import record_numbers, sequences
 
 
 def autonumbered(obj: ObjectMeta) -> list[FieldMeta]:
     return [f for f in obj.ordered_fields if f.options.get("autonumber")]
 
 
-async def _take(conn: AsyncConnection, workspace_id: int, f: FieldMeta, count: int) -> int:
-    """Reserve ``count`` numbers in one atomic upsert; answer the first."""
-    start = int(f.options["autonumber"]["start"])
+async def _reserve(
+    conn: AsyncConnection,
+    counter: sa.Column[int],
+    row: dict[str, Any],
+    start: int,
+    count: int,
+) -> int:
+    """Reserve ``count`` numbers of the counter in ``row`` (its key columns' values) in one
+    atomic upsert; answer the first. A counter not yet stored starts at ``start``."""
+    table = counter.table
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(sequences)
-        .values(workspace_id=workspace_id, field_id=f.id, next_value=start + count)
+        insert(table)
+        .values(**row, **{counter.key: start + count})
         .on_conflict_do_update(
-            index_elements=[sequences.c.workspace_id, sequences.c.field_id],
-            set_={"next_value": sequences.c.next_value + count},
+            index_elements=list(table.primary_key.columns),
+            set_={counter.key: counter + count},
         )
-        .returning(sequences.c.next_value)
+        .returning(counter)
     )
     return int((await conn.execute(statement)).scalar_one()) - count
+
+
+async def take_record_numbers(
+    conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, count: int
+) -> int:
+    """Reserve the numbers of ``count`` new records of ``obj``; answer the first."""
+    row = {"workspace_id": workspace_id, "object_type_id": obj.id}
+    return await _reserve(conn, record_numbers.c.next_number, row, 1, count)
 
 
 async def number_new_records(
@@ -44,7 +61,9 @@ async def number_new_records(
         waiting = [data for data in rows if data.get(f.key) is None]
         if not waiting:
             continue
-        first = await _take(conn, workspace_id, f, len(waiting))
+        start = int(f.options["autonumber"]["start"])
+        row = {"workspace_id": workspace_id, "field_id": f.id}
+        first = await _reserve(conn, sequences.c.next_value, row, start, len(waiting))
         prefix = f.options["autonumber"]["prefix"]
         for offset, data in enumerate(waiting):
             data[f.key] = f"{prefix}{first + offset}"
