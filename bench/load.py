@@ -234,7 +234,7 @@ async def analyze(engine: AsyncEngine) -> float:
             raw = await conn.get_raw_connection()
             assert raw.driver_connection is not None
             # Read to its end: a statement left open would keep the connection writing.
-            checkpoint = raw.driver_connection.sqlite.execute
+            checkpoint = raw.driver_connection.execute
             await asyncio.to_thread(
                 lambda: checkpoint("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             )
