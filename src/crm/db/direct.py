@@ -257,6 +257,19 @@ class Direct:
             self._sqlite = conn
         return self._sqlite
 
+    async def committed_alone(self, prepared: Prepared, **params: Any) -> list[Any]:
+        """PostgreSQL only: run ``prepared`` (a ``SELECT`` over a data-modifying ``WITH``)
+        on the pool of direct reads, in a transaction of its own that commits at once,
+        whatever becomes of the caller's; its rows. For what must not wait for other
+        transactions, as a sequence does not: the lock of the row it changes is held only
+        while it runs."""
+        assert self._own is not None, "SQLite has one writer: change it in the transaction"
+        pool = await self._own.get()
+        compiled = prepared.compiled(self.dialect)
+        async with pool.acquire() as driver:
+            raw = await driver.fetch(compiled.sql, *compiled.arguments(params))
+        return [compiled.row(r) for r in raw]
+
     @asynccontextmanager
     async def reading(self, *, statements: int = 1) -> AsyncIterator[Reader]:
         """A :class:`Reader` for up to ``statements`` statements, which on SQLite share one

@@ -301,17 +301,15 @@ identities = sa.Table(
     sa.Index("ix_identities_record", "workspace_id", "record_id"),
 )
 
-#: The next record number of each object type (``records.number``).
+#: The next record number of each object type (``records.number``). On PostgreSQL numbers
+#: are taken in transactions of their own (``crm.core.records.sequences``), so the table has
+#: no foreign keys: checking one against an object type or workspace that the writer's
+#: transaction has just made would wait for that transaction, which waits for its numbers.
 record_numbers = sa.Table(
     "record_numbers",
     metadata,
-    _workspace(),
-    sa.Column(
-        "object_type_id",
-        BigId,
-        sa.ForeignKey("object_types.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    sa.Column("workspace_id", BigId, nullable=False),
+    sa.Column("object_type_id", BigId, primary_key=True),
     sa.Column("next_number", sa.BigInteger, nullable=False),
 )
 

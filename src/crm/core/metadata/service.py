@@ -29,7 +29,7 @@ from crm.core.metadata.model import (
 from crm.core.metadata.validation import check_flag, check_key, check_label
 from crm.db import jsonsql
 from crm.db.engine import OFFLOAD
-from crm.db.schema import fields, object_types, records
+from crm.db.schema import fields, object_types, record_numbers, records
 
 #: Types whose values can be indexed for filtering and sorting.
 INDEXABLE = frozenset(FIELD_TYPES) - {"long_text", "multi_select"}
@@ -353,6 +353,7 @@ async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -
             records.c.workspace_id == principal.workspace_id, records.c.object_type_id == obj.id
         )
     )
+    await conn.execute(sa.delete(record_numbers).where(record_numbers.c.object_type_id == obj.id))
     await conn.execute(sa.delete(object_types).where(object_types.c.id == obj.id))
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(

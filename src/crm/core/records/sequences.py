@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.model import FieldMeta, ObjectMeta
+from crm.db.direct import Direct, Prepared, param
 from crm.db.schema import record_numbers, sequences
 
 
@@ -45,12 +46,44 @@ async def _reserve(
     return int((await conn.execute(statement)).scalar_one()) - count
 
 
+def _numbers_taken_alone() -> Prepared:
+    counter = record_numbers.c.next_number
+    taken = (
+        pg_insert(record_numbers)
+        .values(
+            workspace_id=param(record_numbers.c.workspace_id),
+            object_type_id=param(record_numbers.c.object_type_id),
+            next_number=sa.bindparam("count", type_=sa.BigInteger()) + 1,
+        )
+        .on_conflict_do_update(
+            index_elements=[record_numbers.c.object_type_id],
+            set_={"next_number": counter + sa.bindparam("count", type_=sa.BigInteger())},
+        )
+        .returning(counter)
+        .cte("taken")
+    )
+    return Prepared(sa.select(taken.c.next_number))
+
+
+_NUMBERS_TAKEN_ALONE = _numbers_taken_alone()
+
+
 async def take_record_numbers(
     conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, count: int
 ) -> int:
-    """Reserve the numbers of ``count`` new records of ``obj``; answer the first."""
+    """Reserve the numbers of ``count`` new records of ``obj``; answer the first.
+
+    On PostgreSQL they are taken in a transaction of their own, as from a sequence: taken in
+    the writer's, the counter's row would stay locked until its commit, and every create of
+    the object type would wait for the one before it. A write rolled back there leaves its
+    numbers unused. SQLite's writers take turns anyway: there the numbers come back.
+    """
     row = {"workspace_id": workspace_id, "object_type_id": obj.id}
-    return await _reserve(conn, record_numbers.c.next_number, row, 1, count)
+    if conn.dialect.name != "postgresql":
+        return await _reserve(conn, record_numbers.c.next_number, row, 1, count)
+    direct = Direct(conn.engine)
+    (taken,) = await direct.committed_alone(_NUMBERS_TAKEN_ALONE, **row, count=count)
+    return int(taken.next_number) - count
 
 
 async def number_new_records(

@@ -45,18 +45,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "record_numbers",
-        sa.Column(
-            "workspace_id",
-            BigId,
-            sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "object_type_id",
-            BigId,
-            sa.ForeignKey("object_types.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        sa.Column("workspace_id", BigId, nullable=False),
+        sa.Column("object_type_id", BigId, primary_key=True),
         sa.Column("next_number", sa.BigInteger(), nullable=False),
     )
     op.execute(NEXT_NUMBERS)
