@@ -142,6 +142,25 @@ async def test_a_busy_database_asks_the_client_to_come_back(face: httpx.AsyncCli
     assert _problem(answer)[:2] == [503, "unavailable"]
 
 
+async def test_a_face_may_document_its_own_status_for_an_error() -> None:
+    flat = ErrorShape(body=_body, schema={}, statuses={409: 400, 422: 400})
+    app = FastAPI()
+    problems.install(app, flat)
+
+    @app.post("/things")
+    async def make(thing: Thing) -> None:
+        raise e.Conflict("Taken")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://face") as client:
+        refused = await client.post("/things", json={"name": 7})
+        taken = await client.post("/things", json={"name": "x"})
+        missing = await client.get("/nothing")
+    assert _problem(refused)[:2] == [400, "validation_failed"]
+    assert _problem(taken)[:3] == [400, "conflict", "Taken"]
+    assert _problem(missing)[:2] == [404, "not_found"]
+
+
 def test_middleware_answers_in_the_faces_shape() -> None:
     assert (
         SHAPE.render_status(429, "Slow down") == b'{"problem":[429,"rate_limited","Slow down",[]]}'

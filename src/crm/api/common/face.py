@@ -51,7 +51,7 @@ def create_face(
         face,
         error_name=error_name,
         error_schema=errors.schema,
-        writes_conflict=errors.conflict_status == 409,
+        writes_conflict=errors.status(409) == 409,
     )
     serve_document(face)
 

@@ -79,12 +79,17 @@ class ErrorShape:
     http_messages: Mapping[int, str] = field(default_factory=lambda: HTTP_MESSAGES)
     #: The face's message for an unexpected error (a 500).
     internal_message: str = "Something went wrong on our side"
-    #: The status of a conflict: a face that documents no 409 answers 422.
-    conflict_status: int = 409
+    #: Statuses the face documents differently, by the status the kit gives: a face that
+    #: documents no 409 answers a conflict 422 (``{409: 422}``), one whose every bad input
+    #: is a 400 says ``{409: 400, 422: 400}``.
+    statuses: Mapping[int, int] = field(default_factory=dict)
+
+    def status(self, status: int) -> int:
+        return self.statuses.get(status, status)
 
     def problem(self, exc: e.CRMError) -> Problem:
         """The problem of a core error."""
-        status = self.conflict_status if isinstance(exc, e.Conflict) else status_of(exc)
+        status = self.status(status_of(exc))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return Problem(status, exc.code, exc.message, exc.details, headers)
 
@@ -156,7 +161,8 @@ def install(app: FastAPI, shape: ErrorShape) -> None:
 
     async def input_refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return shape.respond(refused_input(request, exc))
+        problem = refused_input(request, exc)
+        return shape.respond(dataclasses.replace(problem, status=shape.status(problem.status)))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -79,7 +79,7 @@ SHAPE = ErrorShape(
     schema=ERROR_SCHEMA,
     http_messages=_MESSAGES,
     internal_message="Server error",
-    conflict_status=422,
+    statuses={409: 422},
 )
 
 
