@@ -36,7 +36,7 @@ from crm.core.imports.process import BATCH
 from crm.db.engine import make_engine
 from crm.settings import Settings
 from crm.worker.loop import drain
-from tests.conftest import Workspace
+from tests.conftest import Workspace, served
 from tests.worker.support import (
     assert_shown_completed,
     chunk_count,
@@ -235,19 +235,10 @@ def test_serve_does_imports_with_its_inline_worker(tmp_path: Path) -> None:
 async def _started(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     """``app`` started as a server starts it, through its ASGI lifespan (which starts the
     inline worker), and a client of it; stopped after."""
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
-    await inbox.put({"type": "lifespan.startup"})
-    assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.startup.complete"
-    try:
+    async with served(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
             yield client
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.shutdown.complete"
-        await asyncio.wait_for(lifespan, 30)
 
 
 @pytest.mark.parametrize("inline", ["1", "0"])

@@ -3,9 +3,6 @@ generic plan, closed with the app or the engine."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -17,7 +14,7 @@ from crm.core.records import point
 from crm.db.direct import Direct, Prepared, param
 from crm.db.engine import make_engine, transaction
 from crm.db.schema import object_types, workspaces
-from tests.conftest import Workspace, suite_settings
+from tests.conftest import Workspace, served, suite_settings
 
 _MODE = Prepared(sa.select(sa.func.current_setting("plan_cache_mode").label("mode")))
 _WORKSPACE = Prepared(
@@ -87,22 +84,6 @@ async def test_disposing_the_engine_closes_its_pool_of_direct_reads(database_url
     assert direct._own.pool is None
 
 
-@asynccontextmanager
-async def _started(app: Any) -> AsyncIterator[None]:
-    """``app`` through its ASGI lifespan, as a server starts and stops it."""
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
-    await inbox.put({"type": "lifespan.startup"})
-    assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.startup.complete"
-    try:
-        yield
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.shutdown.complete"
-        await asyncio.wait_for(lifespan, 30)
-
-
 async def test_the_pool_of_direct_reads_closes_when_the_app_stops(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,7 +96,7 @@ async def test_the_pool_of_direct_reads_closes_when_the_app_stops(
 
     monkeypatch.setattr(app_module, "Direct", Noted)
     app = create_app(suite_settings(database_url, inline_worker=False))
-    async with _started(app):
+    async with served(app):
         (direct,) = made
         async with direct.reading() as read:
             await read.first(_MODE)

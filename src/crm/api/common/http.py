@@ -88,10 +88,15 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def declares_json(media: str) -> bool:
+    """Whether a content type (as :func:`media_type` gives it) says the body is JSON."""
+    return media == "application/json" or media.endswith("+json")
+
+
 def require_json(request: Request, accepted: str = "JSON") -> None:
     """UnsupportedMedia (415) unless the body is declared as JSON."""
     media = media_type(request)
-    if media != "application/json" and not media.endswith("+json"):
+    if not declares_json(media):
         raise UnsupportedMedia(f"Send {accepted}; {media or 'no content type'} is not read")
 
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.errors import server_trouble, status_of
-from crm.api.common.http import json_response, media_type
+from crm.api.common.http import declares_json, json_response, media_type
 from crm.api.common.methods import error_headers
 from crm.api.common.retry import RetryTransient
 from crm.core import errors as e
@@ -113,7 +113,7 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 def _sends_other_than_json(request: Request) -> bool:
     media = media_type(request)
-    return bool(media) and media != "application/json" and not media.endswith("+json")
+    return bool(media) and not declares_json(media)
 
 
 def refused_input(request: Request, exc: RequestValidationError) -> Problem:
