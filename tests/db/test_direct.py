@@ -10,10 +10,9 @@ import sqlalchemy as sa
 
 from crm.api import app as app_module
 from crm.api.app import create_app
-from crm.core.records import point
 from crm.db.direct import Direct, Prepared, param
 from crm.db.engine import make_engine, transaction
-from crm.db.schema import object_types, workspaces
+from crm.db.schema import workspaces
 from tests.conftest import Workspace, served, suite_settings
 
 _MODE = Prepared(sa.select(sa.func.current_setting("plan_cache_mode").label("mode")))
@@ -106,27 +105,3 @@ async def test_the_pool_of_direct_reads_closes_when_the_app_stops(
         assert not pool.is_closing()
     assert pool.is_closing()
     assert direct._own.pool is None
-
-
-async def test_the_first_page_of_a_list_runs_on_its_generic_plan(
-    database_url: str, ws: Workspace
-) -> None:
-    engine = make_engine(database_url)
-    direct = Direct(engine)
-    newest = point.first_page_statement(51)
-    sql = newest.compiled(engine.dialect).sql
-    async with transaction(engine, write=False) as conn:
-        contact = await conn.execute(
-            sa.select(object_types.c.id).where(
-                object_types.c.workspace_id == ws.id, object_types.c.key == "contact"
-            )
-        )
-        object_type_id = contact.scalar_one()
-    try:
-        async with direct.reading(statements=7) as read:
-            for _ in range(6):
-                await read.rows(newest, workspace_id=ws.id, object_type_id=object_type_id)
-            assert (await read.first(_PLANS, sql=sql)).generic_plans > 0
-    finally:
-        await direct.close()
-        await engine.dispose()
