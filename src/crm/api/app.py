@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm import __version__
-from crm.api import flownally, leadflip
+from crm.api import flexie, flownally, leadflip
 from crm.api.common import problems
 from crm.api.common.face import mount
 from crm.api.common.hot import HotRoutes
 from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
 from crm.api.common.openapi import complete, document
 from crm.api.common.throttle import Throttle
+from crm.api.flexie import errors as flexie_errors
 from crm.api.flownally import errors as flownally_errors
 from crm.api.flownally import hot as flownally_hot
 from crm.api.leadflip import errors as leadflip_errors
@@ -64,6 +65,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
     faces = {
         "/leadflip/api": (leadflip.create_face(), leadflip_errors.SHAPE.render_status),
         "/flownally/v1": (flownally.create_face(), flownally_errors.SHAPE.render_status),
+        "/flexie/api": (flexie.create_face(), flexie_errors.SHAPE.render_status),
     }
 
     @asynccontextmanager

@@ -15,7 +15,15 @@ def _f(key: str, label: str, type_: str = "text", group: str = "general", **extr
     return {"key": key, "label": label, "type": type_, "group": group, **extra}
 
 
-_STATUS_CHOICES = ["New", "Contacted", "Qualified", "Nurture", "Customer", "Unqualified"]
+_STATUS_CHOICES = [
+    "New",
+    "Contacted",
+    "Qualify",
+    "Qualified",
+    "Nurture",
+    "Customer",
+    "Unqualified",
+]
 _SOURCE_CHOICES = [
     "Website",
     "Referral",
@@ -24,10 +32,14 @@ _SOURCE_CHOICES = [
     "Event",
     "Advertising",
     "Partner",
+    "Meeting",
     "Social",
     "Import",
     "Other",
 ]
+#: A case's status as its customer sees it, and as the team works it.
+PUBLIC_STATUSES = ["New Opened", "Open", "In Process", "Pending", "Resolved", "Closed"]
+INTERNAL_STATUSES = ["New", "Open", "Assigned", "In progress", "Waiting", "Done", "Closed"]
 
 _PERSON_FIELDS: list[F] = [
     _f("first_name", "First name", searchable=True),
@@ -63,6 +75,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         "display_fields": ["name"],
         "fields": [
             _f("name", "Name", required=True, searchable=True),
+            _f("status", "Status", "select", options={"choices": _STATUS_CHOICES}),
             _f("website", "Website", "url"),
             _f("email", "Email", "email"),
             _f("phone", "Phone", "phone"),
@@ -83,7 +96,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
         "label": "Lead",
         "plural_label": "Leads",
         "display_fields": ["first_name", "last_name", "email"],
-        "fields": [f for f in _PERSON_FIELDS if f["key"] != "status"],
+        "fields": _PERSON_FIELDS,
         "pipeline": {
             "key": "stage",
             "label": "Lead pipeline",
@@ -155,14 +168,14 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
                 "public_status",
                 "Public status",
                 "select",
-                options={"choices": ["Open", "Pending", "Resolved", "Closed"]},
+                options={"choices": PUBLIC_STATUSES},
                 default="Open",
             ),
             _f(
                 "internal_status",
                 "Internal status",
                 "select",
-                options={"choices": ["New", "Assigned", "In progress", "Waiting", "Done"]},
+                options={"choices": INTERNAL_STATUSES},
                 default="New",
             ),
             _f("contact", "Contact", "relation", options={"object": "contact"}),

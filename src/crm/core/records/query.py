@@ -44,7 +44,7 @@ OPS = (
 )
 _ORDERED = {"lt", "lte", "gt", "gte"}
 _TEXT_OPS = {"contains", "starts", "ends"}
-SYSTEM_SORTS = ("created_at", "updated_at", "archived_at", "owner_id", "id")
+SYSTEM_SORTS = ("created_at", "updated_at", "archived_at", "owner_id", "id", "number")
 MAX_CONDITIONS = 100
 MAX_DEPTH = 8
 MAX_IN = 1000
@@ -136,6 +136,7 @@ def resolve_target(obj: ObjectMeta, name: Any, where: str) -> Target:
         "archived_at": records.c.archived_at,
         "owner_id": records.c.owner_id,
         "id": records.c.id,
+        "number": records.c.number,
     }
     if name in system:
         return Target(name, None, system[name])
@@ -301,9 +302,9 @@ class _Compiler:
             if user is None:
                 raise FieldValueError("must be a user's id or email")
             return user.id
-        if target.name == "id":
+        if target.name in ("id", "number"):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise FieldValueError("must be an integer record id")
+                raise FieldValueError(f"must be an integer record {target.name}")
             return value
         DateTime().parse(value, FieldContext(target.name, {}))  # refuses what is no datetime
         # Compare to the microsecond: the stored form of a datetime field keeps only seconds,

@@ -1,0 +1,28 @@
+"""The Flexie face as its own ASGI app, mounted by the server at ``/flexie/api``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crm.api.common.face import create_face as new_face
+from crm.api.flexie import records
+from crm.api.flexie.errors import SHAPE
+
+DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
+custom entities, tasks, notes, lists, users and roles, by integer ids.
+
+Send your key in the `apikey` header or as `?apikey=`. Every answer is JSON, errors
+included: `{"errors": [{"code", "message", "type", "field"}]}` with 400 for any bad input,
+401, 403, 404 and 429.
+"""
+
+
+def create_face() -> FastAPI:
+    """The Flexie API; the server sets ``state.engine`` before it serves."""
+    return new_face(
+        title="Flexie REST API",
+        description=DESCRIPTION,
+        routers=[records.router],
+        errors=SHAPE,
+        error_name="FlexieError",
+    )

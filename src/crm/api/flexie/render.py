@@ -1,0 +1,72 @@
+"""Records, notes and lists as Flexie shows them: integer ids, fields under their aliases,
+times in ISO 8601 with their offset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crm.api.flexie.fields import alias, pipelines
+from crm.core.metadata.model import WorkspaceMeta
+from crm.core.notes.service import Note
+from crm.core.records.model import Record
+
+
+def user_number(meta: WorkspaceMeta, user_id: int | None) -> int | None:
+    """A user as Flexie names them: by their number in the workspace."""
+    user = meta.users.get(user_id) if user_id is not None else None
+    return user.number if user is not None else None
+
+
+def user_by_uuid(meta: WorkspaceMeta, value: Any) -> int | None:
+    user = meta.users_by_uuid.get(value) if isinstance(value, str) else None
+    return user.number if user is not None else None
+
+
+def record(meta: WorkspaceMeta, r: Record, related: Mapping[str, int]) -> dict[str, Any]:
+    """One record; ``related`` gives the numbers of the records its relations name."""
+    out: dict[str, Any] = {"id": r.number}
+    obj, data = r.object, r.data
+    for f in obj.value_fields:
+        value = data.get(f.key)
+        if value is not None:
+            if f.type == "relation":
+                value = related.get(value)
+            elif f.type == "user":
+                value = user_by_uuid(meta, value)
+            elif f.type == "stage":
+                stage = meta.pipeline_of(f).stage_by_uuid(value)
+                value = stage.name if stage else None
+        out[alias(f)] = value
+    for staged in pipelines(meta, obj)[:1]:
+        out["pipeline_id"] = staged.number
+        out["stage_id"] = staged.stage_number(data.get(staged.field.key))
+    out["owner_id"] = user_number(meta, r.owner_id)
+    out["date_added"] = r.created_at
+    out["date_modified"] = r.updated_at
+    return out
+
+
+def relation_values(records: list[Record]) -> set[str]:
+    """The record UUIDs the relation fields of ``records`` hold."""
+    return {
+        r.data[f.key]
+        for r in records
+        for f in r.object.value_fields
+        if f.type == "relation" and isinstance(r.data.get(f.key), str)
+    }
+
+
+def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
+    """A note: its text, type and time, the record it is on, and who wrote it."""
+    return {
+        "id": n.number,
+        "text": n.body,
+        "type": n.kind,
+        "datetime": n.occurred_at,
+        "entityType": n.record.object.key,
+        "entityId": n.record.number,
+        "owner_id": user_number(meta, n.author_id),
+        "date_added": n.created_at,
+        "date_modified": n.updated_at,
+    }

@@ -1,0 +1,17 @@
+"""How Flexie clients send their key: an ``apikey`` header, or ``?apikey=``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from crm.api.common.transport import Transport
+
+
+def apikey(request: Request) -> str | None:
+    """The key of the ``apikey`` header, else of the ``apikey`` query parameter."""
+    return (request.headers.get("apikey") or "").strip() or request.query_params.get("apikey")
+
+
+APIKEY = Transport(key=apikey)
+read = APIKEY.read
+write = APIKEY.write

@@ -1,0 +1,115 @@
+"""A Flexie record body as the core's field values: aliases to keys, integer ids of users,
+related records and stages to what the core stores."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.api.flexie.fields import ALIASES, READ_ONLY, field_named, pipelines, unknown
+from crm.core.auth.principal import Principal
+from crm.core.errors import FieldError, ValidationFailed
+from crm.core.metadata.model import ObjectMeta, UserMeta, WorkspaceMeta
+from crm.core.records.lookup import uuids_by_number
+
+_STAGE_KEYS = ("pipeline_id", "stage_id")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def user_by_number(meta: WorkspaceMeta, number: Any) -> UserMeta | None:
+    if not _whole(number):
+        return None
+    return next((u for u in meta.users.values() if u.number == number), None)
+
+
+def client_names(meta: WorkspaceMeta, obj: ObjectMeta) -> dict[str, str]:
+    """The client's name of each core field an error may name, where the two differ."""
+    names = {k: a for k, a in ALIASES.items() if k in obj.fields}
+    for staged in pipelines(meta, obj):
+        names[staged.field.key] = "stage_id"
+    return names
+
+
+def _stage(meta: WorkspaceMeta, obj: ObjectMeta, body: dict[str, Any]) -> tuple[str, str]:
+    """The stage field and stage UUID that ``pipeline_id`` and ``stage_id`` name."""
+    staged = pipelines(meta, obj)
+    if not staged:
+        raise ValidationFailed.of(
+            [FieldError("stage_id", f"{obj.plural_label.lower()} have no pipeline")]
+        )
+    chosen = staged[0]
+    if body.get("pipeline_id") is not None:
+        matches = [
+            s for s in staged if _whole(body["pipeline_id"]) and s.number == body["pipeline_id"]
+        ]
+        if not matches:
+            raise ValidationFailed.of([FieldError("pipeline_id", "is no pipeline of this object")])
+        chosen = matches[0]
+    number = body.get("stage_id")
+    stage = chosen.stage(1 if number is None else number)
+    if stage is None:
+        raise ValidationFailed.of(
+            [FieldError("stage_id", f"must be 1 to {len(chosen.pipeline.stages)}")]
+        )
+    return chosen.field.key, str(stage.uuid)
+
+
+async def core_values(
+    conn: AsyncConnection,
+    p: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    body: dict[str, Any],
+    *,
+    creating: bool = False,
+) -> tuple[dict[str, Any], str | None]:
+    """The core's ``fields`` and owner reference for a body; 400 naming each unknown alias,
+    user, stage or related record. A new record of an object with a pipeline starts in its
+    first pipeline's first stage unless the body says otherwise."""
+    fields: dict[str, Any] = {}
+    owner: str | None = None
+    errors: list[FieldError] = []
+    related: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for name, value in body.items():
+        if name in READ_ONLY or name in _STAGE_KEYS:
+            continue
+        if name == "owner_id":
+            user = user_by_number(meta, value)
+            if value is not None and user is None:
+                errors.append(FieldError(name, "must be the id of a user of this workspace"))
+            owner = str(user.uuid) if user is not None else None
+            continue
+        f = field_named(obj, name)
+        if f is None:
+            errors.append(unknown(obj, name))
+        elif f.type == "relation" and _whole(value):
+            related[f.options["object"]].append((name, f.key, value))
+        elif f.type == "user" and _whole(value):
+            user = user_by_number(meta, value)
+            if user is None:
+                errors.append(FieldError(name, "must be the id of a user of this workspace"))
+            else:
+                fields[f.key] = str(user.uuid)
+        else:
+            fields[f.key] = value
+    staged = pipelines(meta, obj)
+    if any(body.get(k) is not None for k in _STAGE_KEYS) or (
+        creating and staged and staged[0].field.key not in fields
+    ):
+        key, stage = _stage(meta, obj, body)
+        fields[key] = stage
+    for target, wanted in related.items():
+        found = await uuids_by_number(conn, p, target, [n for _, _, n in wanted])
+        for name, key, number in wanted:
+            if number in found:
+                fields[key] = found[number]
+            else:
+                errors.append(FieldError(name, f"no {target} with id {number}"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    return fields, owner

@@ -1,0 +1,41 @@
+"""What the Flexie face's tests share: its base, its key header, and its error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Workspace
+
+FX = "/flexie/api"
+
+
+def key(ws: Workspace) -> dict[str, str]:
+    return {"apikey": ws.key}
+
+
+def fx_error(answer: httpx.Response, status: int, field: str | None = None) -> list[dict[str, Any]]:
+    """A Flexie error answer with this status (and an item naming ``field``); its items."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    items = answer.json()["errors"]
+    assert items
+    assert all(i["code"] == status and i["message"] and i["type"] for i in items)
+    if field is not None:
+        assert field in [i.get("field") for i in items], items
+    return list(items)
+
+
+async def new(client: httpx.AsyncClient, ws: Workspace, path: str, body: dict[str, Any]) -> Any:
+    """Create through ``POST {path}/new``; the created record."""
+    answer = await client.post(f"{FX}/{path}/new", json=body, headers=key(ws))
+    assert answer.status_code == 201, answer.text
+    (shown,) = answer.json().values()
+    return shown
+
+
+async def add_users(ws: Workspace, count: int) -> None:
+    """Give the workspace ``count`` more users, numbered after its owner."""
+    for i in range(count):
+        await ws.add_key(role="agent", email=f"user{i}@acme.test")

@@ -1,0 +1,172 @@
+"""Lists of records: the query's search and paging, and the filter body's operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.flexie.conftest import FX, fx_error, key, new
+from tests.conftest import Workspace
+
+#: The document's filtered list request, as it is written.
+DOCUMENT_FILTER = {
+    "filters": [
+        {
+            "type": "text",
+            "alias": "email",
+            "value": {"operator": "like", "input": "acme.com"},
+            "strict": False,
+            "starts": False,
+            "ends": False,
+        }
+    ],
+    "start": 0,
+    "limit": 30,
+    "orderBy": "date_modified",
+    "orderByDir": "DESC",
+}
+PEOPLE = [
+    ("Ann", "ann@acme.com", "Austin", 10),
+    ("Bob", "bob@globex.com", "Boston", 20),
+    ("Cid", "cid@acme.com.au", "Austin", 30),
+    ("Dee", "dee@initech.com", None, 40),
+]
+
+
+@pytest.fixture
+async def people(client: httpx.AsyncClient, ws: Workspace) -> Workspace:
+    for name, email, city, _ in PEOPLE:
+        body = {"first_name": name, "email": email} | ({"city": city} if city else {})
+        await new(client, ws, "contacts", body)
+    return ws
+
+
+def _names(answer: httpx.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [c["first_name"] for c in answer.json()["contacts"]]
+
+
+def _flt(alias: str, operator: str, given: Any = None, **flags: bool) -> dict[str, Any]:
+    return {
+        "filters": [
+            {
+                "type": "text",
+                "alias": alias,
+                "value": {"operator": operator, "input": given},
+                **flags,
+            }
+        ]
+    }
+
+
+async def test_document_filter(client: httpx.AsyncClient, people: Workspace) -> None:
+    answer = await client.post(f"{FX}/contacts", json=DOCUMENT_FILTER, headers=key(people))
+    assert sorted(_names(answer)) == ["Ann", "Cid"]
+    assert answer.json()["total"] == 2
+
+
+async def test_query_list(client: httpx.AsyncClient, people: Workspace) -> None:
+    answer = await client.get(
+        f"{FX}/contacts?limit=2&start=1&orderBy=first_name&orderByDir=DESC", headers=key(people)
+    )
+    assert _names(answer) == ["Cid", "Bob"]
+    assert answer.json()["total"] == 4
+    found = await client.get(f"{FX}/contacts?search=globex", headers=key(people))
+    assert _names(found) == ["Bob"]
+    assert _names(await client.get(f"{FX}/contacts", headers=key(people))) == [
+        "Ann",
+        "Bob",
+        "Cid",
+        "Dee",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (_flt("email", "like", "ann@acme.com", strict=True), ["Ann"]),
+        (_flt("email", "like", "b", starts=True), ["Bob"]),
+        (_flt("email", "like", ".au", ends=True), ["Cid"]),
+        (_flt("city", "eq", "Austin"), ["Ann", "Cid"]),
+        (_flt("city", "neq", "Austin"), ["Bob", "Dee"]),
+        (_flt("city", "in", ["Boston", "Austin"]), ["Ann", "Bob", "Cid"]),
+        (_flt("city", "empty"), ["Dee"]),
+        (_flt("city", "notEmpty"), ["Ann", "Bob", "Cid"]),
+        (_flt("id", "gt", 2), ["Cid", "Dee"]),
+        (_flt("id", "between", [2, 3]), ["Bob", "Cid"]),
+        (_flt("firstname", "lte", "Bob"), ["Ann", "Bob"]),
+        (_flt("date_added", "gt", "2000-01-01T00:00:00Z"), ["Ann", "Bob", "Cid", "Dee"]),
+    ],
+)
+async def test_operators(
+    client: httpx.AsyncClient, people: Workspace, body: dict[str, Any], expected: list[str]
+) -> None:
+    answer = await client.post(f"{FX}/contacts", json=body, headers=key(people))
+    assert _names(answer) == expected
+
+
+async def test_number_ranges(client: httpx.AsyncClient, ws: Workspace) -> None:
+    for name, revenue in (("A", 10), ("B", 20), ("C", 30)):
+        await new(client, ws, "accounts", {"name": name, "employees": revenue})
+    body = _flt("employees", "between", [15, 30]) | {"orderBy": "employees", "orderByDir": "desc"}
+    answer = await client.post(f"{FX}/accounts", json=body, headers=key(ws))
+    assert [a["name"] for a in answer.json()["accounts"]] == ["C", "B"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_flt("nickname", "eq", "x"), "nickname"),
+        (_flt("email", "resembles", "x"), "filters[0].value.operator"),
+        (_flt("id", "between", [1]), "filters[0].value.input"),
+        (_flt("employees", "like", "x"), None),
+        ({"filters": [{"alias": "email", "value": "x"}]}, "filters[0].value"),
+        (
+            {
+                "filters": [
+                    {"alias": "email", "value": {"operator": "eq", "input": "x"}, "type": "blob"}
+                ]
+            },
+            "filters[0].type",
+        ),
+        (
+            {"filters": [{"alias": "email", "value": {"operator": "eq", "input": "x"}, "glow": 1}]},
+            "filters[0].glow",
+        ),
+        ({"filters": "email"}, "filters"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"start": -1}, "start"),
+        ({"start": 10**12}, "start"),
+        ({"orderBy": "nickname"}, "nickname"),
+        ({"orderByDir": "sideways"}, "orderByDir"),
+        ({"page": 2}, "page"),
+    ],
+)
+async def test_bad_list_requests(
+    client: httpx.AsyncClient, ws: Workspace, body: dict[str, Any], field: str | None
+) -> None:
+    answer = await client.post(
+        f"{FX}/contacts" if "employees" not in str(body) else f"{FX}/accounts",
+        json=body,
+        headers=key(ws),
+    )
+    fx_error(answer, 400, field)
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=-5", "start=-1", "limit=100000", "orderByDir=up", "orderBy=zzz"]
+)
+async def test_bad_query(client: httpx.AsyncClient, ws: Workspace, query: str) -> None:
+    fx_error(await client.get(f"{FX}/contacts?{query}", headers=key(ws)), 400)
+
+
+async def test_bad_filter_value_names_the_filter(client: httpx.AsyncClient, ws: Workspace) -> None:
+    answer = await client.post(
+        f"{FX}/contacts", json=_flt("date_added", "gt", "yesterday"), headers=key(ws)
+    )
+    fx_error(answer, 400)
+    assert answer.json()["errors"][0]["field"].startswith("filters[0]"), answer.text
