@@ -142,10 +142,9 @@ async def test_lead_has_a_seeded_pipeline(client: httpx.AsyncClient, ws: Workspa
     assert field.status_code == 200, field.text
     assert field.json()["type"] == "stage"
     assert field.json()["options"] == {"pipeline_id": lead["id"]}
-    # The lead lost its status select to the pipeline; contacts keep theirs.
-    assert_error(
-        await client.get(f"{API}/objects/lead/fields/status", headers=ws.auth), 404, "not_found"
-    )
+    # Beside its pipeline, a lead has a status select of its own, as contacts do.
+    lead_status = await client.get(f"{API}/objects/lead/fields/status", headers=ws.auth)
+    assert lead_status.json()["type"] == "select"
     status = await client.get(f"{API}/objects/contact/fields/status", headers=ws.auth)
     assert status.status_code == 200, status.text
     assert status.json()["type"] == "select"
