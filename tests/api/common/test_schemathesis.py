@@ -38,7 +38,12 @@ pytestmark = pytest.mark.skipif(
     reason="runs once in CI, on PostgreSQL; CRM_SCHEMATHESIS=1 runs it here",
 )
 
-DOCUMENTS = ["/openapi.json", "/leadflip/api/openapi.json", "/flownally/v1/openapi.json"]
+DOCUMENTS = [
+    "/openapi.json",
+    "/leadflip/api/openapi.json",
+    "/flownally/v1/openapi.json",
+    "/flexie/api/openapi.json",
+]
 
 
 def _free_port() -> int:

@@ -7,7 +7,8 @@ The server mounts each face at its base path; the face serves its document at
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -17,7 +18,7 @@ from starlette.routing import Mount
 
 from crm import __version__
 from crm.api.common import problems
-from crm.api.common.openapi import document, serve_document
+from crm.api.common.openapi import BEARER, document, serve_document
 from crm.api.common.problems import ErrorShape
 
 __all__ = ["create_face", "mount"]
@@ -30,11 +31,13 @@ def create_face(
     routers: Iterable[APIRouter],
     errors: ErrorShape,
     error_name: str,
+    security: Mapping[str, dict[str, Any]] = BEARER,
 ) -> FastAPI:
     """A face serving ``routers`` and answering every error in ``errors``' shape; the
     server sets ``state.engine`` before it serves.
 
-    Its document gives every error answer the shape's schema, as component ``error_name``.
+    Its document gives every error answer the shape's schema, as component ``error_name``,
+    and names the ways its clients present keys (``security``, bearer keys by default).
     """
     face = FastAPI(
         title=title,
@@ -51,7 +54,8 @@ def create_face(
         face,
         error_name=error_name,
         error_schema=errors.schema,
-        writes_conflict=errors.status(409) == 409,
+        statuses=errors.statuses,
+        security=security,
     )
     serve_document(face)
 

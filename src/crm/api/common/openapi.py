@@ -10,7 +10,7 @@ its completed document at ``/openapi.json`` under its own base (:func:`serve_doc
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -52,6 +52,8 @@ _RETRY_AFTER = {
         "description": "Seconds to wait before retrying",
     }
 }
+#: How a client presents its key unless a face says otherwise.
+BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key, `ak_...`"}}
 _HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
     429: _RETRY_AFTER,
@@ -110,42 +112,49 @@ def complete(
     *,
     error_name: str,
     error_schema: dict[str, Any],
-    writes_conflict: bool = True,
+    statuses: Mapping[int, int] | None = None,
+    security: Mapping[str, dict[str, Any]] = BEARER,
 ) -> dict[str, Any]:
     """A copy of ``doc`` whose every operation lists every error it can answer.
 
-    Errors render as ``error_schema`` (stored as component ``error_name``); a face whose
-    conflicts are validation errors passes ``writes_conflict=False`` and lists no 409.
+    Errors render as ``error_schema`` (stored as component ``error_name``); ``statuses``
+    are those the face answers differently (a face whose conflicts are validation errors
+    lists no 409). ``security`` names the ways a key may be presented, any one of which
+    will do.
     """
+    remap = statuses or {}
     out = copy.deepcopy(doc)
     components = out.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas[error_name] = error_schema
-    components["securitySchemes"] = {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key, `ak_...`"}
-    }
-    out["security"] = [{"bearerAuth": []}]
+    components["securitySchemes"] = dict(security)
+    out["security"] = [{name: []} for name in security]
     ref = {"$ref": f"#/components/schemas/{error_name}"}
     for item in out.get("paths", {}).values():
         for method in _METHODS:
             operation = item.get(method)
             if operation is None:
                 continue
-            statuses = set(ERRORS)
-            if method != "get" and writes_conflict:
-                statuses.update(WRITE_ERRORS)
+            answered = set(ERRORS)
+            if method != "get":
+                answered.update(WRITE_ERRORS)
             if "requestBody" in operation:
-                statuses.update(BODY_ERRORS)
+                answered.update(BODY_ERRORS)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's, in a shape no face answers
-            responses.update(_error_answers(statuses, ref))
+            responses.update(_error_answers({remap.get(s, s) for s in answered}, ref))
     return out
 
 
 def document(
-    app: FastAPI, *, error_name: str, error_schema: dict[str, Any], writes_conflict: bool = True
+    app: FastAPI,
+    *,
+    error_name: str,
+    error_schema: dict[str, Any],
+    statuses: Mapping[int, int] | None = None,
+    security: Mapping[str, dict[str, Any]] = BEARER,
 ) -> Callable[[], dict[str, Any]]:
     """Make ``app.openapi()`` return its completed document (built once, then kept)."""
 
@@ -161,7 +170,8 @@ def document(
                 raw,
                 error_name=error_name,
                 error_schema=error_schema,
-                writes_conflict=writes_conflict,
+                statuses=statuses,
+                security=security,
             )
         return app.openapi_schema
 

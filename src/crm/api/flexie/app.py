@@ -16,6 +16,12 @@ included: `{"errors": [{"code", "message", "type", "field"}]}` with 400 for any 
 401, 403, 404 and 429.
 """
 
+#: A key in the ``apikey`` header, or in the ``apikey`` query parameter.
+SECURITY = {
+    "apikeyHeader": {"type": "apiKey", "in": "header", "name": "apikey"},
+    "apikeyQuery": {"type": "apiKey", "in": "query", "name": "apikey"},
+}
+
 
 def create_face() -> FastAPI:
     """The Flexie API; the server sets ``state.engine`` before it serves."""
@@ -25,4 +31,5 @@ def create_face() -> FastAPI:
         routers=[records.router],
         errors=SHAPE,
         error_name="FlexieError",
+        security=SECURITY,
     )
