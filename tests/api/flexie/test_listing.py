@@ -170,3 +170,18 @@ async def test_bad_filter_value_names_the_filter(client: httpx.AsyncClient, ws: 
     )
     fx_error(answer, 400)
     assert answer.json()["errors"][0]["field"].startswith("filters[0]"), answer.text
+
+
+async def test_owner_filter_takes_user_ids(client: httpx.AsyncClient, ws: Workspace) -> None:
+    agent = await ws.add_key(role="agent", email="agent@acme.test")
+    await new(client, ws, "contacts", {"first_name": "Owners"})
+    made = await client.post(
+        f"{FX}/contacts/new", json={"first_name": "Agents"}, headers={"apikey": agent}
+    )
+    assert made.json()["contact"]["owner_id"] == 2
+    answer = await client.post(f"{FX}/contacts", json=_flt("owner_id", "eq", 2), headers=key(ws))
+    assert _names(answer) == ["Agents"]
+    both = await client.post(f"{FX}/contacts", json=_flt("owner_id", "in", [1, 2]), headers=key(ws))
+    assert _names(both) == ["Owners", "Agents"]
+    bad = await client.post(f"{FX}/contacts", json=_flt("owner_id", "eq", 7), headers=key(ws))
+    fx_error(bad, 400, "filters[0].value.input")

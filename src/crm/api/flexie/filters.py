@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from crm.api.flexie.fields import SYSTEM, TYPES, field_named, unknown
+from crm.api.flexie.values import user_by_number
 from crm.core.errors import FieldError, ValidationFailed
-from crm.core.metadata.model import ObjectMeta
+from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.records.model import RecordQuery
 
 DEFAULT_LIMIT = 30
@@ -68,7 +69,17 @@ def target(obj: ObjectMeta, name: Any, where: str) -> str:
     return f.key
 
 
-def _condition(obj: ObjectMeta, item: Any, where: str) -> dict[str, Any]:
+def _users(meta: WorkspaceMeta, given: Any, where: str) -> Any:
+    """User numbers as the core names users (UUIDs)."""
+    if isinstance(given, list):
+        return [_users(meta, g, where) for g in given]
+    user = user_by_number(meta, given)
+    if user is None:
+        raise _bad(where, "must be the id of a user of this workspace")
+    return str(user.uuid)
+
+
+def _condition(meta: WorkspaceMeta, obj: ObjectMeta, item: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise _bad(where, "must be an object")
     extra = sorted(set(item) - _FILTER_KEYS)
@@ -88,6 +99,9 @@ def _condition(obj: ObjectMeta, item: Any, where: str) -> dict[str, Any]:
     if not all(isinstance(v, bool) for v in flags.values()):
         raise _bad(where, "strict, starts and ends are true or false")
     op, given = OPERATORS[operator], value.get("input")
+    f = obj.fields.get(field)
+    if op not in ("empty", "not_empty") and (field == "owner_id" or (f and f.type == "user")):
+        given = _users(meta, given, f"{where}.value.input")
     if op in ("empty", "not_empty"):
         return {"field": field, "op": op}
     if op == "between":
@@ -119,7 +133,9 @@ def _sort(obj: ObjectMeta, by: Any, direction: Any) -> list[dict[str, str]]:
     return [{"field": target(obj, by, "orderBy"), "direction": direction.lower()}]
 
 
-def listing(obj: ObjectMeta, given: dict[str, Any], filters: Any = None) -> RecordQuery:
+def listing(
+    meta: WorkspaceMeta, obj: ObjectMeta, given: dict[str, Any], filters: Any = None
+) -> RecordQuery:
     """The core's query for a list request's parameters (or body) and filters."""
     search = given.get("search")
     if search is not None and not isinstance(search, str):
@@ -128,7 +144,7 @@ def listing(obj: ObjectMeta, given: dict[str, Any], filters: Any = None) -> Reco
         filters = []
     if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
         raise _bad("filters", f"must be a list of at most {MAX_FILTERS} filters")
-    conditions = [_condition(obj, item, f"filters[{i}]") for i, item in enumerate(filters)]
+    conditions = [_condition(meta, obj, item, f"filters[{i}]") for i, item in enumerate(filters)]
     return RecordQuery(
         filter={"and": conditions} if conditions else None,
         sort=_sort(obj, given.get("orderBy"), given.get("orderByDir")),
@@ -139,12 +155,12 @@ def listing(obj: ObjectMeta, given: dict[str, Any], filters: Any = None) -> Reco
     )
 
 
-def body_listing(obj: ObjectMeta, body: dict[str, Any]) -> RecordQuery:
+def body_listing(meta: WorkspaceMeta, obj: ObjectMeta, body: dict[str, Any]) -> RecordQuery:
     """The query of a filtered list's body; 400 naming an attribute that is none of its."""
     extra = sorted(set(body) - _BODY_KEYS)
     if extra:
         raise _bad(extra[0], "is not an attribute of a list request")
-    return listing(obj, body, body.get("filters"))
+    return listing(meta, obj, body, body.get("filters"))
 
 
 def filter_names(query: RecordQuery) -> dict[str, str]:

@@ -133,9 +133,9 @@ class _Serve:
             meta, obj = await self.object(conn, p, request)
             if body:
                 given = await json_object(request)
-                query = body_listing(obj, given)
+                query = body_listing(meta, obj, given)
             else:
-                query = listing(obj, dict(request.query_params))
+                query = listing(meta, obj, dict(request.query_params))
             with renamed(filter_names(query)):
                 page = await records.find_records(conn, p, obj.key, query)
             shown = await self.shown(conn, p, meta, page.records)
