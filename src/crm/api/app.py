@@ -22,6 +22,7 @@ from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response,
 from crm.api.common.openapi import complete, document
 from crm.api.common.throttle import Throttle
 from crm.api.flexie import errors as flexie_errors
+from crm.api.flexie import hot as flexie_hot
 from crm.api.flownally import errors as flownally_errors
 from crm.api.flownally import hot as flownally_hot
 from crm.api.leadflip import errors as leadflip_errors
@@ -147,7 +148,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         return SHAPE.render_status(status, message)
 
     hot = (
-        (*native_hot.ROUTES, *flownally_hot.ROUTES, *leadflip_hot.ROUTES)
+        (*native_hot.ROUTES, *flownally_hot.ROUTES, *leadflip_hot.ROUTES, *flexie_hot.ROUTES)
         if settings.hot_paths
         else ()
     )

@@ -254,3 +254,21 @@ async def test_a_leadflip_lead_read_hot_is_the_lead_read_in_full(
     assert (await _same(client, slow, "/leadflip/api/leads/nope", ws.auth)).status_code == 404
     no_events = bearer(await ws.add_key(scopes=["lead:read"]))
     await _same(client, slow, path, no_events)
+
+
+async def test_flexie_records_read_hot_as_in_full(
+    client: httpx.AsyncClient, slow: httpx.AsyncClient, ws: Workspace, statements: list[str]
+) -> None:
+    flexie = {"apikey": ws.key}
+    made = await client.post(
+        "/flexie/api/accounts/new", json={"name": "Acme", "employees": 5}, headers=flexie
+    )
+    assert made.status_code == 201
+    answer = await _same(client, slow, "/flexie/api/accounts/1", flexie)
+    assert answer.json() == {"account": made.json()["account"]}
+    await _served_hot(client, "/flexie/api/accounts/1", flexie, statements)
+    for path in ("/flexie/api/accounts/2", "/flexie/api/contacts/1", "/flexie/api/accounts/x"):
+        await _same(client, slow, path, flexie)
+    await client.post("/flexie/api/deals/new", json={"name": "D", "company": 1}, headers=flexie)
+    deal = await _same(client, slow, "/flexie/api/deals/1", flexie)
+    assert deal.json()["deal"]["company"] == 1

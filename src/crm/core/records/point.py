@@ -58,6 +58,7 @@ def _by(ident: sa.ColumnElement[bool], *, typed: bool) -> Prepared:
 _UUID = records.c.uuid == sa.bindparam("ref", type_=sa.Uuid())
 _BY_UUID = _by(_UUID, typed=True)
 _BY_ID = _by(records.c.id == sa.bindparam("ref", type_=records.c.id.type), typed=True)
+_BY_NUMBER = _by(records.c.number == sa.bindparam("ref", type_=records.c.number.type), typed=True)
 _ANY_BY_UUID = _by(_UUID, typed=False)
 
 
@@ -102,6 +103,14 @@ async def read_record(
     return (
         None if found is None else await _read(direct, raw_key, object_key, _BY_UUID, found, more)
     )
+
+
+async def read_numbered(
+    direct: Direct, raw_key: str | None, object_key: str, number: int, more: More[T] | None = None
+) -> Point[T] | None:
+    """As :func:`read_record` for a record named by its number among its object type's
+    (:class:`crm.core.records.model.Numbered`)."""
+    return await _read(direct, raw_key, object_key, _BY_NUMBER, number, more)
 
 
 async def locate_record(
