@@ -59,7 +59,7 @@ async def test_every_operation_lists_the_errors_it_can_answer_in_the_face_shape(
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             statuses = set(operation["responses"])
-            assert COMMON <= statuses, (path, method)
+            assert statuses >= COMMON, (path, method)
             assert ("422" in statuses) == (base != "/flexie/api"), (path, method)
             if "requestBody" in operation and base != "/flexie/api":
                 assert "415" in statuses, (path, method)
