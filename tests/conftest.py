@@ -94,6 +94,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+async def spare_database_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the suite's kind, for a test that migrates it itself (up or
+    down); dropped after the test."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'spare.db'}"
+        return
+    name = f"crm_test_{secrets.token_hex(4)}"
+    await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = make_engine(database_url, pool_size=5)

@@ -4,16 +4,13 @@ every change of who may do what, made any way, counted at once."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.auth.cache import KnownKey, KnownKeys
@@ -25,7 +22,7 @@ from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
 from crm.db.migrate import upgrade
 from crm.db.schema import api_keys, roles, users, workspaces
-from tests.conftest import Workspace, _pg_admin
+from tests.conftest import Workspace
 
 
 async def _authenticate(engine: AsyncEngine, key: str) -> Authentication:
@@ -195,23 +192,14 @@ async def test_another_workspaces_change_leaves_the_key_alone(
 
 
 @pytest.fixture
-async def second_engine(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def second_engine(spare_database_url: str) -> AsyncIterator[AsyncEngine]:
     """A second database of the suite's kind, migrated, in this same process."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        second = f"sqlite:///{tmp_path / 'second.db'}"
-    else:
-        name = f"crm_test_{secrets.token_hex(4)}"
-        await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
-        second = url.set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, second)
-    engine = make_engine(second, pool_size=1)
+    await asyncio.to_thread(upgrade, spare_database_url)
+    engine = make_engine(spare_database_url, pool_size=1)
     try:
         yield engine
     finally:
         await engine.dispose()
-        if url.get_backend_name() != "sqlite":
-            await _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_a_key_is_never_answered_from_another_database(

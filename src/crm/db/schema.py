@@ -140,6 +140,27 @@ fields = sa.Table(
     sa.UniqueConstraint("workspace_id", "object_type_id", "key"),
 )
 
+field_categories = sa.Table(
+    "field_categories",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column(
+        "object_type_id",
+        BigId,
+        sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # What a field's ``group`` names: any 1 to 100 characters, as groups always took.
+    sa.Column("key", sa.String(100), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    _created(),
+    sa.UniqueConstraint("object_type_id", "key"),
+    sa.Index(None, "workspace_id"),
+)
+
 pipelines = sa.Table(
     "pipelines",
     metadata,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from tests.api.concurrency.conftest import API, at_once, statuses
+from tests.api.concurrency.conftest import API, at_once, feed, statuses
 from tests.conftest import Workspace
 
 CONTACTS = f"{API}/objects/contact/records"
@@ -88,3 +88,40 @@ async def test_a_field_retyped_during_writes_holds_only_values_of_its_new_type(
     assert statuses(answers) == {200: WRITES}
     scores = await _scores(client, auth, ids)
     assert all(isinstance(s, int | float) for s in scores), scores
+
+
+async def test_fields_made_at_once_in_a_new_group_make_one_category(
+    client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str]
+) -> None:
+    def send(i: int) -> Awaitable[httpx.Response]:
+        body = {"key": f"net_{i}", "label": f"Net {i}", "type": "url", "group": "social"}
+        return client.post(FIELDS, json=body, headers=auth)
+
+    assert statuses(await at_once(WRITES, send)) == {201: WRITES}
+    answer = await client.get(f"{API}/objects/contact/field-categories", headers=auth)
+    assert [c["key"] for c in answer.json()["data"]].count("social") == 1
+    assert len(await feed(client, auth, "field_category.created")) == 1
+
+
+async def test_a_category_deleted_while_fields_move_into_it_stays_named(
+    client: httpx.AsyncClient, ws: Workspace, auth: dict[str, str]
+) -> None:
+    """Every field's group names a category in the end: a field moved in after the
+    deletion makes the category again, and a deletion after a move answers 409."""
+    categories = f"{API}/objects/contact/field-categories"
+    made = await client.post(categories, json={"key": "social", "label": "Social"}, headers=auth)
+    assert made.status_code == 201, made.text
+    moved = ["title", "company", "website", "status", "source", "description"]
+
+    def send(i: int) -> Awaitable[httpx.Response]:
+        if i % 2:
+            return client.delete(f"{categories}/social", headers=auth)
+        body = {"group": "social"}
+        return client.patch(f"{FIELDS}/{moved[i // 2]}", json=body, headers=auth)
+
+    answers = await at_once(2 * len(moved), send)
+    assert statuses(answers[::2]) == {200: len(moved)}
+    assert set(statuses(answers[1::2])) <= {204, 404, 409}
+    contact = (await client.get(f"{API}/objects/contact", headers=auth)).json()
+    assert {f["group"] for f in contact["fields"]} <= {c["key"] for c in contact["categories"]}
+    assert "social" in {c["key"] for c in contact["categories"]}

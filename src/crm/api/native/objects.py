@@ -9,10 +9,19 @@ from starlette.responses import Response
 from crm.api.common.http import json_response
 from crm.api.native import render
 from crm.api.native.deps import read, write
-from crm.api.native.schemas import FieldIn, FieldPatch, ObjectIn, ObjectPatch
+from crm.api.native.schemas import (
+    CategoryIn,
+    CategoryPatch,
+    FieldIn,
+    FieldPatch,
+    ObjectIn,
+    ObjectPatch,
+)
+from crm.core.metadata import categories
 from crm.core.metadata import service as metadata
 
 router = APIRouter(tags=["objects"])
+CATEGORIES = "/objects/{object}/field-categories"
 
 
 @router.get("/objects", summary="List object types")
@@ -89,4 +98,50 @@ async def delete_field(object: str, field: str, request: Request) -> Response:
     async with write(request) as (conn, p):
         obj = await metadata.get_object(conn, p, object)
         await metadata.delete_field(conn, p, obj.key, metadata.get_field(obj, field).key)
+    return Response(status_code=204)
+
+
+@router.get(CATEGORIES, summary="List an object's field categories, in order")
+async def list_categories(object: str, request: Request) -> Response:
+    async with read(request) as (conn, p):
+        found = await categories.list_categories(conn, p, object)
+    return json_response({"data": [render.category(c) for c in found]})
+
+
+@router.post(CATEGORIES, status_code=201, summary="Add a field category")
+async def create_category(object: str, body: CategoryIn, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        obj = await metadata.get_object(conn, p, object)
+        created = await categories.create_category(conn, p, obj.key, body.given())
+    return json_response(render.category(created), 201)
+
+
+@router.get(f"{CATEGORIES}/{{category}}", summary="Get a field category (by key or id)")
+async def get_category(object: str, category: str, request: Request) -> Response:
+    async with read(request) as (conn, p):
+        found = await categories.get_category(conn, p, object, category)
+    return json_response(render.category(found))
+
+
+@router.patch(f"{CATEGORIES}/{{category}}", summary="Relabel or move a field category")
+async def update_category(
+    object: str, category: str, body: CategoryPatch, request: Request
+) -> Response:
+    async with write(request) as (conn, p):
+        obj = await metadata.get_object(conn, p, object)
+        updated = await categories.update_category(
+            conn, p, obj.key, obj.category(category).key, body.given()
+        )
+    return json_response(render.category(updated))
+
+
+@router.delete(
+    f"{CATEGORIES}/{{category}}",
+    status_code=204,
+    summary="Delete a field category no field is in (not general)",
+)
+async def delete_category(object: str, category: str, request: Request) -> Response:
+    async with write(request) as (conn, p):
+        obj = await metadata.get_object(conn, p, object)
+        await categories.delete_category(conn, p, obj.key, obj.category(category).key)
     return Response(status_code=204)

@@ -7,7 +7,14 @@ from typing import Any
 from crm.core.events.service import Event
 from crm.core.identities.service import Identity
 from crm.core.imports.service import Import, RowError
-from crm.core.metadata.model import FieldMeta, ObjectMeta, PipelineMeta, UserMeta, WorkspaceMeta
+from crm.core.metadata.model import (
+    CategoryMeta,
+    FieldMeta,
+    ObjectMeta,
+    PipelineMeta,
+    UserMeta,
+    WorkspaceMeta,
+)
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
 from crm.core.records.values import render_fields
@@ -55,6 +62,10 @@ def field(f: FieldMeta) -> dict[str, Any]:
     }
 
 
+def category(c: CategoryMeta) -> dict[str, Any]:
+    return {"id": str(c.uuid), "key": c.key, "label": c.label, "position": c.position}
+
+
 def object_type(o: ObjectMeta, *, with_fields: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": str(o.uuid),
@@ -67,6 +78,7 @@ def object_type(o: ObjectMeta, *, with_fields: bool = True) -> dict[str, Any]:
             "policy": o.duplicate_rule.policy,
             "match": list(o.duplicate_rule.match),
         },
+        "categories": [category(c) for c in o.categories],
     }
     if with_fields:
         out["fields"] = [field(f) for f in o.ordered_fields]

@@ -96,6 +96,21 @@ class FieldPatch(Body):
     position: int | None = None
 
 
+#: Facets of a position, as the core checks it.
+POSITION = {"minimum": -(2**31) + 1, "maximum": 2**31 - 1}
+
+
+class CategoryIn(Body):
+    key: str = Field(examples=["social"], json_schema_extra={"pattern": KEY.pattern})
+    label: str = Field(examples=["Social profiles"], json_schema_extra=LABEL)
+    position: int | None = Field(None, json_schema_extra=present(POSITION))
+
+
+class CategoryPatch(Body):
+    label: str | None = Field(None, json_schema_extra=present(LABEL))
+    position: int | None = Field(None, json_schema_extra=present(POSITION))
+
+
 class StageIn(Body):
     id: str | None = None
     name: str = Field(json_schema_extra=LABEL)

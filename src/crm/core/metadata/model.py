@@ -84,6 +84,21 @@ class PipelineMeta:
         return self._by_uuid.get(value)
 
 
+#: The category every object type has, and a field's group unless it names another.
+GENERAL = "general"
+
+
+@dataclass(frozen=True)
+class CategoryMeta:
+    """A named group of an object's fields, which the fields' ``group`` names by key."""
+
+    id: int
+    uuid: uuid.UUID
+    key: str
+    label: str
+    position: int
+
+
 #: Field types that identify a person or company on intake, matched by default.
 DUPLICATE_KEY_TYPES = ("email", "phone")
 DUPLICATE_POLICIES = ("create", "update", "skip")
@@ -112,6 +127,8 @@ class ObjectMeta:
     display_fields: tuple[str, ...]
     fields: dict[str, FieldMeta]
     duplicates: DuplicateRule | None = None
+    #: In the order clients see them: by position, then as created.
+    categories: tuple[CategoryMeta, ...] = ()
 
     @property
     def duplicate_rule(self) -> DuplicateRule:
@@ -127,6 +144,13 @@ class ObjectMeta:
             return self.fields[key]
         except KeyError:
             raise NotFound(f"Object {self.key!r} has no field {key!r}") from None
+
+    def category(self, ref: str) -> CategoryMeta:
+        """A category by key or UUID; NotFound otherwise."""
+        found = next((c for c in self.categories if ref in (c.key, str(c.uuid))), None)
+        if found is None:
+            raise NotFound(f"Object {self.key!r} has no field category {ref!r}")
+        return found
 
     @cached_property
     def ordered_fields(self) -> tuple[FieldMeta, ...]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.model import (
+    CategoryMeta,
     DuplicateRule,
     FieldMeta,
     ObjectMeta,
@@ -18,7 +19,15 @@ from crm.core.metadata.model import (
 )
 from crm.db.engine import database_key
 from crm.db.locks import hold_metadata, pin_metadata
-from crm.db.schema import fields, object_types, pipelines, stages, users, workspaces
+from crm.db.schema import (
+    field_categories,
+    fields,
+    object_types,
+    pipelines,
+    stages,
+    users,
+    workspaces,
+)
 
 #: Per process; keyed by database and workspace, so one process may serve several databases.
 _cache: dict[tuple[str, int], WorkspaceMeta] = {}
@@ -99,6 +108,19 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
             created_at=r["created_at"],
             created_by=r["created_by"],
         )
+    categories: dict[int, list[CategoryMeta]] = defaultdict(list)
+    for r in (
+        await conn.execute(
+            sa.select(field_categories)
+            .where(field_categories.c.workspace_id == workspace_id)
+            .order_by(field_categories.c.position, field_categories.c.id)
+        )
+    ).mappings():
+        categories[r["object_type_id"]].append(
+            CategoryMeta(
+                id=r["id"], uuid=r["uuid"], key=r["key"], label=r["label"], position=r["position"]
+            )
+        )
     objects = {
         r["key"]: ObjectMeta(
             id=r["id"],
@@ -114,6 +136,7 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
                 if r["duplicates"]
                 else None
             ),
+            categories=tuple(categories.get(r["id"], ())),
         )
         for r in (
             await conn.execute(

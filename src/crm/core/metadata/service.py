@@ -6,6 +6,7 @@ process reloads its cached picture on the next request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -22,14 +23,22 @@ from crm.core.metadata.fieldtypes import FIELD_TYPES, FieldContext, FieldValueEr
 from crm.core.metadata.model import (
     DUPLICATE_KEY_TYPES,
     DUPLICATE_POLICIES,
+    GENERAL,
+    CategoryMeta,
     FieldMeta,
     ObjectMeta,
     WorkspaceMeta,
 )
-from crm.core.metadata.validation import check_flag, check_key, check_label
+from crm.core.metadata.validation import (
+    check_flag,
+    check_key,
+    check_label,
+    check_position,
+    label_for_key,
+)
 from crm.db import jsonsql
 from crm.db.engine import OFFLOAD
-from crm.db.schema import fields, object_types, record_numbers, records
+from crm.db.schema import field_categories, fields, object_types, record_numbers, records
 
 #: Types whose values can be indexed for filtering and sorting.
 INDEXABLE = frozenset(FIELD_TYPES) - {"long_text", "multi_select"}
@@ -193,6 +202,49 @@ async def insert_object(conn: AsyncConnection, workspace_id: int, **spec: Any) -
     )
 
 
+def category_row(
+    workspace_id: int, object_type_id: int, *, key: str, position: int, label: str | None = None
+) -> dict[str, Any]:
+    """The ``field_categories`` row of a checked category; labelled from its key unless
+    ``label`` is given."""
+    return {
+        "workspace_id": workspace_id,
+        "uuid": uuid7(),
+        "object_type_id": object_type_id,
+        "key": key,
+        "label": label if label is not None else label_for_key(key),
+        "position": position,
+        "created_at": utcnow(),
+    }
+
+
+def next_position(items: Iterable[CategoryMeta] | Iterable[FieldMeta]) -> int:
+    """The position after the last of ``items`` (categories or fields): 1 for none."""
+    return max((item.position for item in items), default=0) + 1
+
+
+async def ensure_category(
+    conn: AsyncConnection, principal: Principal, obj: ObjectMeta, key: str
+) -> None:
+    """Give ``obj`` (as read under the metadata lock) a category keyed ``key`` when it has
+    none, labelled from the key and placed last: a field's group always names a category.
+    The caller bumps the metadata version."""
+    if any(c.key == key for c in obj.categories):
+        return
+    row = category_row(
+        principal.workspace_id, obj.id, key=key, position=next_position(obj.categories)
+    )
+    await conn.execute(sa.insert(field_categories).values(**row))
+    await append_event(
+        conn,
+        principal.workspace_id,
+        "field_category.created",
+        actor=principal,
+        object_type_id=obj.id,
+        payload={"object": obj.key, "category": key},
+    )
+
+
 async def create_object(
     conn: AsyncConnection, principal: Principal, spec: dict[str, Any]
 ) -> ObjectMeta:
@@ -221,6 +273,11 @@ async def _create_object(
         plural_label=(spec.get("plural_label") or plural(spec["label"].strip())).strip(),
         display_fields=spec.get("display_fields", []),
         is_standard=False,
+    )
+    await conn.execute(
+        sa.insert(field_categories).values(
+            **category_row(principal.workspace_id, object_id, key=GENERAL, position=1)
+        )
     )
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
@@ -400,10 +457,9 @@ def check_field_spec(
         else:
             out["group"] = spec["group"].strip()
     if "position" in spec:
-        position = spec["position"]
-        if not isinstance(position, int) or isinstance(position, bool) or abs(position) >= 2**31:
-            errors.append(FieldError("position", "must be an integer below 2,147,483,648"))
-        else:
+        position_errors = check_position(spec)
+        errors += position_errors
+        if not position_errors:
             out["position"] = spec["position"]
     kind = FIELD_TYPES[type_name]
     options = spec.get("options", current.options if current else {})
@@ -475,7 +531,7 @@ def field_row(
         "key": values["key"],
         "label": values["label"],
         "type": values["type"],
-        "group": values.get("group", "general"),
+        "group": values.get("group", GENERAL),
         "required": values.get("required", False),
         "unique": values.get("unique", False),
         "searchable": values.get("searchable", kind.searchable),
@@ -526,8 +582,9 @@ async def create_field(
     if values["key"] in obj.fields:
         raise Conflict(f"{obj.key} already has a field keyed {values['key']!r}")
     if "position" not in values:
-        values["position"] = max((f.position for f in obj.fields.values()), default=0) + 1
+        values["position"] = next_position(obj.fields.values())
     values["created_by"] = principal.user_id
+    await ensure_category(conn, principal, obj, values.get("group", GENERAL))
     created = await insert_field(conn, principal.workspace_id, obj.id, values, is_standard=False)
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(
@@ -622,6 +679,8 @@ async def update_field(
     if values.get("indexed") or (values.get("unique") and not current.indexed):
         values["indexed"] = True
         await ensure_index(conn, new_key)
+    if "group" in values:
+        await ensure_category(conn, principal, obj, values["group"])
     if values:
         await conn.execute(sa.update(fields).where(fields.c.id == current.id).values(**values))
     await repository.bump_version(conn, principal.workspace_id)

@@ -1,7 +1,9 @@
 """The standard object types and fields seeded into every new workspace.
 
 They are metadata like any custom object: the record engine has no special code for them.
-Keys follow the snake_case the Flexie examples use.
+Keys follow the snake_case the Flexie examples use. Each object's ``categories`` label the
+groups its fields name, in the order clients show them (an object with a pipeline also gets
+the category of its stage field).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _SOURCE_CHOICES = [
 PUBLIC_STATUSES = ["New Opened", "Open", "In Process", "Pending", "Resolved", "Closed"]
 INTERNAL_STATUSES = ["New", "Open", "Assigned", "In progress", "Waiting", "Done", "Closed"]
 
+_ONLY_GENERAL = {"general": "General"}
+_PERSON_CATEGORIES = {"general": "General", "contact": "Contact details", "address": "Address"}
+
 _PERSON_FIELDS: list[F] = [
     _f("first_name", "First name", searchable=True),
     _f("last_name", "Last name", searchable=True),
@@ -63,6 +68,7 @@ _PERSON_FIELDS: list[F] = [
 STANDARD_OBJECTS: list[dict[str, Any]] = [
     {
         "key": "contact",
+        "categories": _PERSON_CATEGORIES,
         "label": "Contact",
         "plural_label": "Contacts",
         "display_fields": ["first_name", "last_name", "email"],
@@ -70,6 +76,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
     },
     {
         "key": "company",
+        "categories": {"general": "General", "financial": "Financial", "billing": "Billing"},
         "label": "Company",
         "plural_label": "Companies",
         "display_fields": ["name"],
@@ -93,6 +100,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
     },
     {
         "key": "lead",
+        "categories": _PERSON_CATEGORIES,
         "label": "Lead",
         "plural_label": "Leads",
         "display_fields": ["first_name", "last_name", "email"],
@@ -111,6 +119,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
     },
     {
         "key": "deal",
+        "categories": _ONLY_GENERAL,
         "label": "Deal",
         "plural_label": "Deals",
         "display_fields": ["name"],
@@ -138,6 +147,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
     },
     {
         "key": "case",
+        "categories": _ONLY_GENERAL,
         "label": "Case",
         "plural_label": "Cases",
         "display_fields": ["identifier", "title"],
@@ -185,6 +195,7 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
     },
     {
         "key": "task",
+        "categories": _ONLY_GENERAL,
         "label": "Task",
         "plural_label": "Tasks",
         "display_fields": ["task"],

@@ -53,6 +53,15 @@ def check_flag(spec: dict[str, Any], name: str) -> list[FieldError]:
     return []
 
 
+def check_position(spec: dict[str, Any]) -> list[FieldError]:
+    position = spec.get("position")
+    if "position" in spec and (
+        not isinstance(position, int) or isinstance(position, bool) or abs(position) >= 2**31
+    ):
+        return [FieldError("position", "must be an integer below 2,147,483,648")]
+    return []
+
+
 def key_for_label(label: str) -> str:
     """A field key made from a label: ``"Lifecycle stage"`` gives ``lifecycle_stage``."""
     plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
@@ -61,3 +70,10 @@ def key_for_label(label: str) -> str:
         key = f"f_{key}".rstrip("_")
     key = key[:63].rstrip("_")
     return f"{key}_field" if key in SYSTEM_ATTRIBUTES else key
+
+
+def label_for_key(key: str) -> str:
+    """A label made from a key: ``"general"`` gives ``General``, ``"contact_info"``
+    ``Contact info``."""
+    words = " ".join(key.replace("_", " ").split())
+    return words[:1].upper() + words[1:]

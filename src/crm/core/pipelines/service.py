@@ -16,6 +16,7 @@ from crm.core.metadata import repository
 from crm.core.metadata.model import PipelineMeta, WorkspaceMeta
 from crm.core.metadata.service import (
     drop_field,
+    ensure_category,
     fresh_metadata,
     insert_field,
     metadata_for,
@@ -26,6 +27,8 @@ from crm.db import jsonsql
 from crm.db.schema import pipelines, records, stages
 
 STAGE_KINDS = ("open", "won", "lost")
+#: The group, and so the field category, of every pipeline's stage field.
+STAGE_GROUP = "pipeline"
 _STAGE_SPEC = {"id", "name", "kind", "probability", "color", "system_key"}
 
 
@@ -130,7 +133,7 @@ def stage_field(row: dict[str, Any]) -> dict[str, Any]:
         "key": row["key"],
         "label": row["label"],
         "type": "stage",
-        "group": "pipeline",
+        "group": STAGE_GROUP,
         "indexed": True,
         "options": {"pipeline_id": str(row["uuid"])},
         "position": 100,
@@ -220,6 +223,7 @@ async def create_pipeline(
     obj = meta.object(spec["object"])
     if spec["key"] in obj.fields:
         raise Conflict(f"{obj.key} already has a field keyed {spec['key']!r}")
+    await ensure_category(conn, principal, obj, STAGE_GROUP)
     pipeline_id = await insert_pipeline(
         conn,
         principal.workspace_id,

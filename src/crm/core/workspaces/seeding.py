@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.fieldtypes import FIELD_TYPES
 from crm.core.metadata.model import DUPLICATE_KEY_TYPES
-from crm.core.metadata.service import ensure_indexes, field_row, object_row
+from crm.core.metadata.service import category_row, ensure_indexes, field_row, object_row
 from crm.core.metadata.standard import STANDARD_OBJECTS
-from crm.core.pipelines.service import pipeline_row, stage_field, stage_rows
-from crm.db.schema import fields, object_types, pipelines, stages
+from crm.core.pipelines.service import STAGE_GROUP, pipeline_row, stage_field, stage_rows
+from crm.db.schema import field_categories, fields, object_types, pipelines, stages
 
 #: Standard fields indexed from the start: what CRM users filter and sort on most.
 INDEXED_STANDARD = frozenset(
@@ -60,6 +60,18 @@ def standard_field(field: dict[str, Any], position: int) -> dict[str, Any]:
     }
 
 
+def standard_categories(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """What ``category_row`` takes for each category of the standard object ``spec``, in
+    order: its own, then its pipeline's stage field's."""
+    labels = dict(spec["categories"])
+    if "pipeline" in spec:
+        labels.setdefault(STAGE_GROUP, None)
+    return [
+        {"key": key, "label": label, "position": position}
+        for position, (key, label) in enumerate(labels.items(), start=1)
+    ]
+
+
 async def _ids_by_key(conn: AsyncConnection, table: sa.Table, workspace_id: int) -> dict[str, int]:
     found = await conn.execute(
         sa.select(table.c.key, table.c.id).where(table.c.workspace_id == workspace_id)
@@ -68,16 +80,25 @@ async def _ids_by_key(conn: AsyncConnection, table: sa.Table, workspace_id: int)
 
 
 async def seed_standard_objects(conn: AsyncConnection, workspace_id: int) -> None:
-    """Insert the standard object types, fields and pipelines into a new workspace.
+    """Insert the standard object types, field categories, fields and pipelines into a new
+    workspace.
 
-    Rows are numbered in the order of ``STANDARD_OBJECTS``: each object's fields by
-    position, then the stage field of its pipeline, if it has one.
+    Rows are numbered in the order of ``STANDARD_OBJECTS``: each object's categories and
+    fields by position, then the stage field of its pipeline, if it has one.
     """
     await conn.execute(
         sa.insert(object_types),
         [object_row(workspace_id, **standard_object(spec)) for spec in STANDARD_OBJECTS],
     )
     object_ids = await _ids_by_key(conn, object_types, workspace_id)
+    await conn.execute(
+        sa.insert(field_categories),
+        [
+            category_row(workspace_id, object_ids[spec["key"]], **category)
+            for spec in STANDARD_OBJECTS
+            for category in standard_categories(spec)
+        ],
+    )
     with_pipeline = [spec for spec in STANDARD_OBJECTS if "pipeline" in spec]
     pipeline_rows = {
         spec["key"]: pipeline_row(
