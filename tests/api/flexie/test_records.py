@@ -333,3 +333,29 @@ async def test_agent_sees_only_own(client: httpx.AsyncClient, ws: Workspace) -> 
     listed = await client.get(f"{FX}/contacts", headers={"apikey": agent})
     assert [c["first_name"] for c in listed.json()["contacts"]] == ["Mine"]
     assert listed.json()["total"] == 1
+
+
+async def test_fields_and_their_categories(client: httpx.AsyncClient, ws: Workspace) -> None:
+    fields = await client.get(f"{FX}/contacts/list/fields", headers=key(ws))
+    assert fields.status_code == 200
+    shown = {f["alias"]: f for f in fields.json()["fields"]}
+    assert fields.json()["total"] == len(shown)
+    assert shown["email"]["type"] == "email"
+    assert shown["email"]["category"] == "contact"
+    assert "Nurture" in [c["value"] for c in shown["status"]["properties"]["choices"]]
+    cases = await client.get(f"{FX}/cases/list/fields", headers=key(ws))
+    assert "internalStatus" in [f["alias"] for f in cases.json()["fields"]]
+    categories = await client.get(f"{FX}/contacts/list/fields/categories", headers=key(ws))
+    assert [c["alias"] for c in categories.json()["categories"]][:3] == [
+        "general",
+        "contact",
+        "address",
+    ]
+    made = await client.post(
+        "/api/v1/objects/contact/field-categories",
+        json={"key": "social", "label": "Social"},
+        headers=ws.auth,
+    )
+    assert made.status_code == 201, made.text
+    again = await client.get(f"{FX}/contacts/list/fields/categories", headers=key(ws))
+    assert again.json()["categories"][-1] == {"alias": "social", "label": "Social", "order": 4}

@@ -210,7 +210,7 @@ class _Serve:
             _, obj = await self.object(conn, p, request)
             p.require_scope(obj.key, "read")
         shown = [
-            {"id": c.number, "alias": c.key, "label": c.label, "order": c.position}
+            {"alias": c.key, "label": c.label, "order": c.position}
             for c in obj.categories
         ]
         return json_response({"total": len(shown), "categories": shown})
