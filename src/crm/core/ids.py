@@ -57,3 +57,12 @@ def parse_uuid(text: str) -> uuid.UUID | None:
         return uuid.UUID(text)
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def parse_integer(ref: object) -> int | None:
+    """An integer reference: an int, or ASCII digits within 64 bits; None for anything else."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return ref
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) < 19:
+        return int(ref)
+    return None

@@ -8,9 +8,10 @@ under a shared lock on the value's group (a field, a channel). A writer with mor
 :data:`FEW` values of one group (a bulk intake) takes the group's lock exclusively instead,
 which keeps the number of locks one transaction holds small whatever its size.
 
-Groups are ranked (:data:`ADDRESSES` before :data:`FIELD_VALUES`). A transaction takes its
-locks in one order: by rank, then group locks before value locks, then by key, and all of
-them before any row lock; one that holds values in several calls makes them in rank order.
+Groups are ranked (:data:`ADDRESSES`, :data:`FIELD_VALUES`, :data:`LIST_NAMES`). A
+transaction takes its locks in one order: by rank, then group locks before value locks, then
+by key, and all of them before any row lock; one that holds values in several calls makes
+them in rank order.
 Two writers then never wait on each other in a cycle.
 
 Before all of these comes the workspace's metadata lock: shared by writers that use the
@@ -34,6 +35,7 @@ __all__ = [
     "ADDRESSES",
     "FEW",
     "FIELD_VALUES",
+    "LIST_NAMES",
     "hold_metadata",
     "hold_values",
     "is_busy",
@@ -52,6 +54,8 @@ FEW = 64
 ADDRESSES = 0
 #: The rank of field values' groups, ``(FIELD_VALUES, field_id)``.
 FIELD_VALUES = 1
+#: The rank of static lists' names, ``(LIST_NAMES, workspace_id, object_type_id)``.
+LIST_NAMES = 2
 
 _LOCK = sa.text(
     "SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(k) "

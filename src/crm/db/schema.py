@@ -334,6 +334,17 @@ record_numbers = sa.Table(
     sa.Column("next_number", sa.BigInteger, nullable=False),
 )
 
+#: The next number of each kind of numbered thing that is no record (``"list"``,
+#: ``"note"``) per workspace: ``lists.number``, ``notes.number``. Taken like record numbers,
+#: hence no foreign key either.
+workspace_numbers = sa.Table(
+    "workspace_numbers",
+    metadata,
+    sa.Column("workspace_id", BigId, primary_key=True),
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("next_number", sa.BigInteger, nullable=False),
+)
+
 sequences = sa.Table(
     "sequences",
     metadata,
@@ -378,7 +389,50 @@ notes = sa.Table(
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("deleted_at", UTCDateTime),
+    #: The note's number in its workspace (1, 2, ...), for the faces that name notes by
+    #: integers.
+    sa.Column("number", sa.BigInteger),
     sa.Index("ix_notes_record", "workspace_id", "record_id", "occurred_at"),
+    sa.Index("ix_notes_number", "workspace_id", "number", unique=True),
+)
+
+#: Static lists: records of one object type picked by hand ("VIP customers").
+lists = sa.Table(
+    "lists",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    #: The list's number in its workspace (1, 2, ...).
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column(
+        "object_type_id",
+        BigId,
+        sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    # The name case-folded, unique per object type (up to three times as long, as tags').
+    sa.Column("name_key", sa.String(600), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "number"),
+    sa.UniqueConstraint("workspace_id", "object_type_id", "name_key"),
+)
+
+list_members = sa.Table(
+    "list_members",
+    metadata,
+    _workspace(),
+    sa.Column("list_id", BigId, sa.ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("record_id", BigId, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Column("added_by", BigId),
+    sa.PrimaryKeyConstraint("list_id", "record_id"),
+    # Leads with the record: the foreign key's cascade looks members up by record alone.
+    sa.Index("ix_list_members_record", "record_id", "workspace_id"),
 )
 
 imports = sa.Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -50,10 +50,7 @@ def page(meta: WorkspaceMeta, found: Page) -> dict[str, object]:
     return out
 
 
-@router.get(BASE, summary="List records")
-async def list_records(
-    object: str,
-    request: Request,
+def listing(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
     cursor: str | None = None,
     offset: int | None = Query(None, ge=0, le=INT64),
@@ -61,8 +58,9 @@ async def list_records(
     sort: str | None = Query(None, examples=["city,-created_at"]),
     archived: Literal["exclude", "include", "only"] = "exclude",
     include_total: bool = False,
-) -> Response:
-    query = RecordQuery(
+) -> RecordQuery:
+    """A dependency reading a listing of records from the query string."""
+    return RecordQuery(
         sort=sort_param(sort),
         limit=limit,
         cursor=cursor,
@@ -71,6 +69,12 @@ async def list_records(
         archived=archived,
         with_total=include_total,
     )
+
+
+@router.get(BASE, summary="List records")
+async def list_records(
+    object: str, request: Request, query: RecordQuery = Depends(listing)
+) -> Response:
     async with read(request) as (conn, p):
         found = await records.find_records(conn, p, object, query)
         meta = await metadata_for(conn, p)

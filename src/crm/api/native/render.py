@@ -7,6 +7,7 @@ from typing import Any
 from crm.core.events.service import Event
 from crm.core.identities.service import Identity
 from crm.core.imports.service import Import, RowError
+from crm.core.lists.service import StaticList
 from crm.core.metadata.model import (
     CategoryMeta,
     FieldMeta,
@@ -109,6 +110,7 @@ def pipeline(meta: WorkspaceMeta, p: PipelineMeta) -> dict[str, Any]:
 def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
     return {
         "id": str(n.uuid),
+        "number": n.number,
         "record_id": str(n.record.uuid),
         "object": n.record.object.key,
         "kind": n.kind,
@@ -144,6 +146,20 @@ def tag(meta: WorkspaceMeta, t: Tag, *, counted: bool = True) -> dict[str, Any]:
     if counted:
         out["labeled_count"] = t.labeled_count
     return out
+
+
+def static_list(meta: WorkspaceMeta, lst: StaticList) -> dict[str, Any]:
+    return {
+        "id": str(lst.uuid),
+        "number": lst.number,
+        "name": lst.name,
+        "object": lst.object.key,
+        "description": lst.description,
+        "member_count": lst.member_count,
+        "created_by": _user(meta, lst.created_by),
+        "created_at": lst.created_at,
+        "updated_at": lst.updated_at,
+    }
 
 
 def identity(i: Identity) -> dict[str, Any]:

@@ -188,6 +188,19 @@ class TagIn(Body):
     name: str = Field(examples=["VIP"], json_schema_extra=words(100))
 
 
+class ListIn(Body):
+    name: str = Field(examples=["VIP customers"], json_schema_extra=LABEL)
+    #: The key of the object type whose records the list holds.
+    object: str = Field(examples=["contact"])
+    description: str | None = Field(None, json_schema_extra={"maxLength": 5000})
+
+
+class ListPatch(Body):
+    name: str | None = Field(None, json_schema_extra=present(LABEL))
+    #: null clears it.
+    description: str | None = Field(None, json_schema_extra={"maxLength": 5000})
+
+
 class IdentityIn(Body):
     channel: Literal["whatsapp", "sms", "email", "messenger", "instagram", "telegram", "webchat"]
     #: Optional when the channel's metadata key holds it (``phoneNumber``, ``email``, ...).

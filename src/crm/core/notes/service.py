@@ -1,4 +1,7 @@
-"""Notes: text on a record, typed (note, call, meeting, ...), with an author and a time."""
+"""Notes: text on a record, typed (note, call, meeting, ...), with an author and a time.
+
+Each note has a number in its workspace (1, 2, ...) beside its UUID; either names it.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,13 @@ from crm.core.auth.principal import Principal, Reach
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.service import append_many, event_row, record_event
-from crm.core.ids import parse_uuid, uuid7
+from crm.core.ids import uuid7
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
-from crm.core.records.service import get_record
+from crm.core.records.rules import numbered_ident
+from crm.core.records.sequences import take_numbers
+from crm.core.records.service import get_record, locate_record
 from crm.db.schema import notes
 
 NOTE_KINDS = ("note", "call", "meeting", "email", "sms", "task")
@@ -32,6 +37,8 @@ MAX_NOTE_PAGE = 500
 class Note:
     id: int
     uuid: Any
+    #: Its number in its workspace.
+    number: int
     record: Record
     author_id: int | None
     kind: str
@@ -40,6 +47,22 @@ class Note:
     created_at: datetime
     updated_at: datetime
     tag: str | None = None
+
+
+def _note(row: Any, record: Record) -> Note:
+    return Note(
+        row.id,
+        row.uuid,
+        row.number,
+        record,
+        row.author_id,
+        row.kind,
+        row.body,
+        row.occurred_at,
+        row.created_at,
+        row.updated_at,
+        row.tag,
+    )
 
 
 def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -94,6 +117,7 @@ async def add_note(
     row = {
         "workspace_id": principal.workspace_id,
         "uuid": uuid7(),
+        "number": await take_numbers(conn, principal.workspace_id, "note", 1),
         "record_id": record.id,
         "author_id": principal.user_id,
         "occurred_at": values.pop("occurred_at", now),
@@ -101,24 +125,9 @@ async def add_note(
         "updated_at": now,
         **values,
     }
-    row["id"] = (
-        await conn.execute(sa.insert(notes).values(**row).returning(notes.c.id))
-    ).scalar_one()
-    await record_event(
-        conn, principal, record, "note.created", note=str(row["uuid"]), kind=row["kind"]
-    )
-    return Note(
-        row["id"],
-        row["uuid"],
-        record,
-        principal.user_id,
-        row["kind"],
-        row["body"],
-        row["occurred_at"],
-        now,
-        now,
-        row.get("tag"),
-    )
+    made = (await conn.execute(sa.insert(notes).values(**row).returning(*notes.c))).one()
+    await record_event(conn, principal, record, "note.created", note=str(made.uuid), kind=made.kind)
+    return _note(made, record)
 
 
 def check_note(spec: dict[str, Any]) -> dict[str, Any]:
@@ -137,10 +146,12 @@ async def attach_notes(
         return
     principal.require_scope("note", "create")
     now = utcnow()
+    first = await take_numbers(conn, principal.workspace_id, "note", len(pairs))
     rows = [
         {
             "workspace_id": principal.workspace_id,
             "uuid": uuid7(),
+            "number": first + offset,
             "record_id": record.id,
             "author_id": principal.user_id,
             "kind": values.get("kind", "note"),
@@ -150,7 +161,7 @@ async def attach_notes(
             "created_at": now,
             "updated_at": now,
         }
-        for record, values in pairs
+        for offset, (record, values) in enumerate(pairs)
     ]
     await conn.execute(sa.insert(notes), rows)
     await append_many(
@@ -213,44 +224,44 @@ async def list_notes(
             select.order_by(notes.c.occurred_at.desc(), notes.c.id.desc()).limit(limit + 1)
         )
     ).all()
-    page = [
-        Note(
-            r.id,
-            r.uuid,
-            record,
-            r.author_id,
-            r.kind,
-            r.body,
-            r.occurred_at,
-            r.created_at,
-            r.updated_at,
-            r.tag,
-        )
-        for r in rows[:limit]
-    ]
+    page = [_note(r, record) for r in rows[:limit]]
     return NotePage(page, str(page[-1].uuid) if len(rows) > limit else None)
 
 
-async def _note(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, note_ref: str
+def _live(principal: Principal, note_ref: str | int) -> sa.Select[Any]:
+    """The live note of the workspace that ``note_ref`` names by UUID or number."""
+    return sa.select(notes).where(
+        notes.c.workspace_id == principal.workspace_id,
+        numbered_ident(notes, note_ref, "Note"),
+        notes.c.deleted_at.is_(None),
+    )
+
+
+async def get_note(conn: AsyncConnection, principal: Principal, ref: str | int) -> Note:
+    """A live note by UUID or number, on a record the caller can see; NotFound otherwise."""
+    principal.require_scope("note", "read")
+    row = (await conn.execute(_live(principal, ref))).first()
+    if row is None:
+        raise NotFound("Note not found")
+    try:
+        record = await locate_record(conn, principal, row.record_id)
+    except NotFound:
+        raise NotFound("Note not found") from None
+    return _note(row, record)
+
+
+async def _changing(
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    note_ref: str | int,
 ) -> tuple[Record, Any]:
-    """A live note of a record the caller can see, its row locked for the change to come."""
+    """A live note of a record the caller can see, by UUID or number, its row locked for
+    the change to come."""
     record = await get_record(conn, principal, object_key, ref)
-    wanted = parse_uuid(note_ref)
-    row = None
-    if wanted is not None:
-        row = (
-            await conn.execute(
-                sa.select(notes)
-                .where(
-                    notes.c.workspace_id == principal.workspace_id,
-                    notes.c.record_id == record.id,
-                    notes.c.uuid == wanted,
-                    notes.c.deleted_at.is_(None),
-                )
-                .with_for_update()
-            )
-        ).first()
+    select = _live(principal, note_ref).where(notes.c.record_id == record.id)
+    row = (await conn.execute(select.with_for_update())).first()
     if row is None:
         raise NotFound("Note not found")
     if (
@@ -266,42 +277,32 @@ async def update_note(
     principal: Principal,
     object_key: str,
     ref: str | int,
-    note_ref: str,
+    note_ref: str | int,
     spec: dict[str, Any],
 ) -> Note:
     principal.require_scope("note", "update")
-    record, row = await _note(conn, principal, object_key, ref, note_ref)
+    record, row = await _changing(conn, principal, object_key, ref, note_ref)
     values = _check(spec, creating=False)
-    now = utcnow()
-    await conn.execute(
-        sa.update(notes).where(notes.c.id == row.id).values(updated_at=now, **values)
-    )
-    await record_event(conn, principal, record, "note.updated", note=note_ref)
-    merged = {
-        "kind": row.kind,
-        "body": row.body,
-        "occurred_at": row.occurred_at,
-        "tag": row.tag,
-        **values,
-    }
-    return Note(
-        row.id,
-        row.uuid,
-        record,
-        row.author_id,
-        merged["kind"],
-        merged["body"],
-        merged["occurred_at"],
-        row.created_at,
-        now,
-        merged["tag"],
-    )
+    changed = (
+        await conn.execute(
+            sa.update(notes)
+            .where(notes.c.id == row.id)
+            .values(updated_at=utcnow(), **values)
+            .returning(*notes.c)
+        )
+    ).one()
+    await record_event(conn, principal, record, "note.updated", note=str(row.uuid))
+    return _note(changed, record)
 
 
 async def delete_note(
-    conn: AsyncConnection, principal: Principal, object_key: str, ref: str | int, note_ref: str
+    conn: AsyncConnection,
+    principal: Principal,
+    object_key: str,
+    ref: str | int,
+    note_ref: str | int,
 ) -> None:
     principal.require_scope("note", "delete")
-    record, row = await _note(conn, principal, object_key, ref, note_ref)
+    record, row = await _changing(conn, principal, object_key, ref, note_ref)
     await conn.execute(sa.update(notes).where(notes.c.id == row.id).values(deleted_at=utcnow()))
-    await record_event(conn, principal, record, "note.deleted", note=note_ref)
+    await record_event(conn, principal, record, "note.deleted", note=str(row.uuid))

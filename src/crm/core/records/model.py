@@ -65,3 +65,5 @@ class RecordQuery:
     with_total: bool = False
     #: ``q`` also matches the names of the records' tags and their identities' addresses.
     q_links: bool = False
+    #: Only the members of this static list (its internal id; see :mod:`crm.core.lists`).
+    member_of: int | None = None

@@ -20,13 +20,13 @@ import orjson
 import sqlalchemy as sa
 
 from crm.core.errors import FieldError, ValidationFailed
-from crm.core.ids import parse_uuid
+from crm.core.ids import parse_integer, parse_uuid
 from crm.core.limits import MAX_FILTER_TEXT
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.metadata.model import FieldMeta, ObjectMeta, WorkspaceMeta
 from crm.core.records.values import parse_value
 from crm.db import jsonsql, trigram
-from crm.db.schema import identities, record_tags, records, tags
+from crm.db.schema import identities, list_members, lists, record_tags, records, tags
 
 OPS = (
     "eq",
@@ -70,8 +70,28 @@ def _reached(values: list[str]) -> tuple[Any, sa.ColumnElement[bool], sa.ColumnE
     return identities, key, identities.c.channel.in_(values)
 
 
+def _listed(values: list[str]) -> tuple[Any, sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What ``lists`` filters on: the static lists the record is a member of, matched by list
+    UUID or number."""
+    link = list_members.join(lists, lists.c.id == list_members.c.list_id)
+    key = sa.and_(
+        list_members.c.workspace_id == records.c.workspace_id,
+        list_members.c.record_id == records.c.id,
+    )
+    ids = [u for u in (parse_uuid(v) for v in values) if u is not None]
+    numbers = [n for n in (parse_integer(v) for v in values) if n is not None]
+    return link, key, sa.or_(lists.c.uuid.in_(ids), lists.c.number.in_(numbers))
+
+
 #: Filterable sets a record is a member of, beside its fields.
-MEMBERSHIPS = {"tags": _tagged, "channels": _reached}
+MEMBERSHIPS = {"tags": _tagged, "channels": _reached, "lists": _listed}
+
+
+def in_list(list_id: int) -> sa.ColumnElement[bool]:
+    """Records that are members of the static list of id ``list_id``."""
+    return records.c.id.in_(
+        sa.select(list_members.c.record_id).where(list_members.c.list_id == list_id)
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -273,7 +293,8 @@ class _Compiler:
         return indexed if self.plan is Plan.INDEX and self._indexed(name) else exact
 
     def _membership(self, name: str, op: str, value: Any, where: str) -> sa.ColumnElement[bool]:
-        """``tags`` (tag ids) and ``channels`` (identity channels): any of, or none/some."""
+        """``tags`` (tag ids), ``channels`` (identity channels) and ``lists`` (list ids or
+        numbers): any of, or none/some."""
         if op in ("empty", "not_empty"):
             link, key, _ = MEMBERSHIPS[name]([])
             held = sa.exists(sa.select(sa.literal(1)).select_from(link).where(key))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.principal import Principal, Reach
 from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.service import event_row
-from crm.core.ids import parse_uuid
+from crm.core.ids import parse_integer, parse_uuid
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
 from crm.core.records import repository as repo
@@ -37,14 +37,26 @@ def ident(ref: str | int) -> sa.ColumnElement[bool]:
     anything else."""
     if isinstance(ref, Numbered):
         return records.c.number == int(ref)
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        return records.c.id == ref
-    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) < 19:
-        return records.c.id == int(ref)
+    number = parse_integer(ref)
+    if number is not None:
+        return records.c.id == number
     found = parse_uuid(ref) if isinstance(ref, str) else None
     if found is None:
         raise NotFound("Record not found")
     return records.c.uuid == found
+
+
+def numbered_ident(table: sa.Table, ref: object, label: str) -> sa.ColumnElement[bool]:
+    """Match a row of ``table`` (a note, a list: what has a ``uuid`` and a ``number`` in its
+    workspace but shows no integer id) by UUID, or by number given as an integer or digits;
+    NotFound naming ``label`` for anything else."""
+    number = parse_integer(ref)
+    if number is not None:
+        return table.c.number == number
+    found = parse_uuid(ref) if isinstance(ref, str) else None
+    if found is None:
+        raise NotFound(f"{label} not found")
+    return table.c.uuid == found
 
 
 async def visible(

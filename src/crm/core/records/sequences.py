@@ -1,5 +1,6 @@
 """Numbers handed out in order: autonumbered text fields (``REF-1001``, ``REF-1002``, ...
-per field and workspace) and record numbers (1, 2, ... per object type and workspace).
+per field and workspace), record numbers (1, 2, ... per object type and workspace), and the
+numbers of lists and notes (1, 2, ... per workspace).
 
 Each counter is a row updated in the writer's transaction, so numbers are never handed out
 twice; a rolled-back transaction gives its numbers back.
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.metadata.model import FieldMeta, ObjectMeta
 from crm.db.direct import Direct, Prepared, param
-from crm.db.schema import record_numbers, sequences
+from crm.db.schema import record_numbers, sequences, workspace_numbers
 
 
 def autonumbered(obj: ObjectMeta) -> list[FieldMeta]:
@@ -46,44 +47,64 @@ async def _reserve(
     return int((await conn.execute(statement)).scalar_one()) - count
 
 
-def _numbers_taken_alone() -> Prepared:
-    counter = record_numbers.c.next_number
+def _taken_alone(counter: sa.Column[int]) -> Prepared:
+    """:func:`_reserve` for PostgreSQL as one ``SELECT`` for :meth:`Direct.committed_alone`:
+    the counter's key columns and ``count`` are its parameters; a new counter starts at 1."""
+    table = counter.table
+    count = sa.bindparam("count", type_=sa.BigInteger())
     taken = (
-        pg_insert(record_numbers)
+        pg_insert(table)
         .values(
-            workspace_id=param(record_numbers.c.workspace_id),
-            object_type_id=param(record_numbers.c.object_type_id),
-            next_number=sa.bindparam("count", type_=sa.BigInteger()) + 1,
+            {column.key: param(column) for column in table.c if column is not counter}
+            | {counter.key: count + 1}
         )
         .on_conflict_do_update(
-            index_elements=[record_numbers.c.object_type_id],
-            set_={"next_number": counter + sa.bindparam("count", type_=sa.BigInteger())},
+            index_elements=list(table.primary_key.columns), set_={counter.key: counter + count}
         )
         .returning(counter)
         .cte("taken")
     )
-    return Prepared(sa.select(taken.c.next_number))
+    return Prepared(sa.select(taken.c[counter.key].label("next_number")))
 
 
-_NUMBERS_TAKEN_ALONE = _numbers_taken_alone()
+_RECORD_NUMBERS = _taken_alone(record_numbers.c.next_number)
+_WORKSPACE_NUMBERS = _taken_alone(workspace_numbers.c.next_number)
+
+
+async def _take(
+    conn: AsyncConnection,
+    counter: sa.Column[int],
+    alone: Prepared,
+    row: dict[str, Any],
+    count: int,
+) -> int:
+    """Reserve ``count`` numbers of a counter that starts at 1; answer the first.
+
+    On PostgreSQL they are taken in a transaction of their own (``alone``), as from a
+    sequence: taken in the writer's, the counter's row would stay locked until its commit,
+    and every writer of the same counter would wait for the one before it. A write rolled
+    back there leaves its numbers unused. SQLite's writers take turns anyway: there the
+    numbers come back.
+    """
+    if conn.dialect.name != "postgresql":
+        return await _reserve(conn, counter, row, 1, count)
+    (taken,) = await Direct(conn.engine).committed_alone(alone, **row, count=count)
+    return int(taken.next_number) - count
 
 
 async def take_record_numbers(
     conn: AsyncConnection, workspace_id: int, obj: ObjectMeta, count: int
 ) -> int:
-    """Reserve the numbers of ``count`` new records of ``obj``; answer the first.
-
-    On PostgreSQL they are taken in a transaction of their own, as from a sequence: taken in
-    the writer's, the counter's row would stay locked until its commit, and every create of
-    the object type would wait for the one before it. A write rolled back there leaves its
-    numbers unused. SQLite's writers take turns anyway: there the numbers come back.
-    """
+    """Reserve the numbers of ``count`` new records of ``obj``; answer the first."""
     row = {"workspace_id": workspace_id, "object_type_id": obj.id}
-    if conn.dialect.name != "postgresql":
-        return await _reserve(conn, record_numbers.c.next_number, row, 1, count)
-    direct = Direct(conn.engine)
-    (taken,) = await direct.committed_alone(_NUMBERS_TAKEN_ALONE, **row, count=count)
-    return int(taken.next_number) - count
+    return await _take(conn, record_numbers.c.next_number, _RECORD_NUMBERS, row, count)
+
+
+async def take_numbers(conn: AsyncConnection, workspace_id: int, name: str, count: int) -> int:
+    """Reserve ``count`` numbers of the workspace's counter ``name`` (``"list"``,
+    ``"note"``: ``workspace_numbers``), taken as record numbers are; answer the first."""
+    row = {"workspace_id": workspace_id, "name": name}
+    return await _take(conn, workspace_numbers.c.next_number, _WORKSPACE_NUMBERS, row, count)
 
 
 async def number_new_records(

@@ -73,9 +73,12 @@ async def get_record(
     return await visible(conn, principal, obj, ref, lock=lock)
 
 
-async def locate_record(conn: AsyncConnection, principal: Principal, ref: str | int) -> Record:
+async def locate_record(
+    conn: AsyncConnection, principal: Principal, ref: str | int, *, lock: bool = False
+) -> Record:
     """A visible record of any object type, by UUID or integer id (faces that name records
-    without their object, such as a lead id that may be of any entity)."""
+    without their object, such as a lead id that may be of any entity); ``lock`` as for
+    :func:`get_record`."""
     object_type_id = (
         await conn.execute(
             sa.select(records.c.object_type_id).where(
@@ -89,7 +92,7 @@ async def locate_record(conn: AsyncConnection, principal: Principal, ref: str | 
     obj = meta.objects_by_id.get(object_type_id) if object_type_id is not None else None
     if obj is None:
         raise NotFound("Record not found")
-    return await get_record(conn, principal, obj.key, ref)
+    return await get_record(conn, principal, obj.key, ref, lock=lock)
 
 
 async def update_record(
@@ -278,6 +281,8 @@ def _where(
         raise ValidationFailed.of([FieldError("archived", "must be exclude, include or only")])
     if archived[query.archived] is not None:
         clauses.append(archived[query.archived])  # type: ignore[arg-type]
+    if query.member_of is not None:
+        clauses.append(rq.in_list(query.member_of))
     compiled, probes = rq.compile_listing(meta, obj, dialect, query.filter, plan, through)
     if compiled is not None:
         clauses.append(compiled)

@@ -67,10 +67,11 @@ def _tag(row: Any, count: int = 0) -> Tag:
     return Tag(row.id, row.uuid, row.name, row.created_at, row.created_by, count)
 
 
-def check_name(name: Any) -> str:
-    """A tag name with its spaces tidied; ValidationFailed on ``name`` when it is unfit."""
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-        raise ValidationFailed.of([FieldError("name", f"must be 1 to {MAX_NAME} characters")])
+def check_name(name: Any, most: int = MAX_NAME) -> str:
+    """A tag's (or a list's, of at most ``most`` characters) name with its spaces tidied;
+    ValidationFailed on ``name`` when it is unfit."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > most:
+        raise ValidationFailed.of([FieldError("name", f"must be 1 to {most} characters")])
     return " ".join(name.split())
 
 

@@ -5,7 +5,7 @@ group their fields use, labelled from its key and ordered by the group's first f
 ``general`` (first, when no field uses it).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import uuid
@@ -19,7 +19,7 @@ from crm.core.metadata.validation import label_for_key
 from crm.db.types import BigId, UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Static lists: records of one object type picked by hand."""
