@@ -47,7 +47,7 @@ def _bad(field: str, message: str) -> ValidationFailed:
     return ValidationFailed.of([FieldError(field, message)])
 
 
-def _count(value: Any, name: str, default: int, top: int, low: int) -> int:
+def count(value: Any, name: str, default: int, top: int, low: int) -> int:
     if value is None or value == "":
         return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -148,8 +148,8 @@ def listing(
     return RecordQuery(
         filter={"and": conditions} if conditions else None,
         sort=_sort(obj, given.get("orderBy"), given.get("orderByDir")),
-        limit=_count(given.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT, 1),
-        offset=_count(given.get("start"), "start", 0, MAX_START, 0),
+        limit=count(given.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT, 1),
+        offset=count(given.get("start"), "start", 0, MAX_START, 0),
         q=search or None,
         with_total=True,
     )

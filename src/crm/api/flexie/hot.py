@@ -29,7 +29,9 @@ def _get(kind: Kind) -> Callable[[Hit], Awaitable[Answer | None]]:
             ref = number(hit.params["id"])
         except CRMError:
             return None
-        found = await point.read_numbered(hit.direct, _key(hit), object_key, int(ref))
+        found: point.Point[None] | None = await point.read_numbered(
+            hit.direct, _key(hit), object_key, int(ref)
+        )
         if found is None or relation_values([found.record]):
             return None
         return Answer(200, json_bytes({kind.one: record(found.meta, found.record, {})}))

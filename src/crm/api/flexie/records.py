@@ -54,7 +54,7 @@ def number(raw: Any) -> Numbered:
     return Numbered(int(text))
 
 
-def _parameters(path: str, query: tuple[str, ...] = ()) -> dict[str, Any]:
+def parameters(path: str, query: tuple[str, ...] = ()) -> dict[str, Any]:
     """The parameters of an operation whose handler reads them from the request."""
     found = [
         {
@@ -103,7 +103,7 @@ class _Serve:
         query: tuple[str, ...] = (),
     ) -> None:
         path = self.base + suffix
-        extra = _parameters(path, query)
+        extra = parameters(path, query)
         if body is not None:
             extra.update(body)
         router.add_api_route(
@@ -209,10 +209,7 @@ class _Serve:
         async with read(request) as (conn, p):
             _, obj = await self.object(conn, p, request)
             p.require_scope(obj.key, "read")
-        shown = [
-            {"alias": c.key, "label": c.label, "order": c.position}
-            for c in obj.categories
-        ]
+        shown = [{"alias": c.key, "label": c.label, "order": c.position} for c in obj.categories]
         return json_response({"total": len(shown), "categories": shown})
 
     async def notes(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crm.api.flexie.fields import alias, pipelines
+from crm.core.lists.service import StaticList
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
@@ -69,4 +70,18 @@ def note(meta: WorkspaceMeta, n: Note) -> dict[str, Any]:
         "owner_id": user_number(meta, n.author_id),
         "date_added": n.created_at,
         "date_modified": n.updated_at,
+    }
+
+
+def static_list(meta: WorkspaceMeta, lst: StaticList) -> dict[str, Any]:
+    """A static list: its id, name, description and how many records are on it."""
+    return {
+        "id": lst.number,
+        "name": lst.name,
+        "description": lst.description,
+        "entityType": lst.object.key,
+        "memberCount": lst.member_count,
+        "created_by": user_number(meta, lst.created_by),
+        "date_added": lst.created_at,
+        "date_modified": lst.updated_at,
     }

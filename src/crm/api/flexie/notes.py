@@ -1,0 +1,87 @@
+"""Notes on any record: ``/notes/{entityType}/{entityId}`` adds one (``text``, ``type``:
+note, call, meeting, email, sms or task, and its ``datetime``); ``/notes/{id}`` reads,
+changes and deletes one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.api.common.http import json_response
+from crm.api.common.openapi import json_body
+from crm.api.common.problems import renamed
+from crm.api.common.transport import json_object
+from crm.api.flexie.entities import entity_object
+from crm.api.flexie.records import number, parameters
+from crm.api.flexie.render import note
+from crm.api.flexie.transport import read, write
+from crm.core.metadata.service import metadata_for
+from crm.core.notes import service as notes
+
+router = APIRouter()
+#: Flexie's name of each attribute of a note, and the core's.
+NAMES = {"text": "body", "type": "kind", "datetime": "occurred_at"}
+_CLIENT = {core: name for name, core in NAMES.items()}
+_BODY = json_body(
+    {
+        "text": {"type": "string", "minLength": 1},
+        "type": {"type": "string", "enum": list(notes.NOTE_KINDS)},
+        "datetime": {"type": "string", "format": "date-time"},
+    }
+)
+
+
+def _spec(body: dict[str, Any]) -> dict[str, Any]:
+    return {NAMES[k]: v for k, v in body.items()}
+
+
+@router.post(
+    "/notes/{entityType}/{entityId}",
+    status_code=201,
+    openapi_extra={**_BODY, **parameters("/notes/{entityType}/{entityId}")},
+)
+async def create_note(request: Request) -> Response:
+    """Add a note to a record of any type (``contact``, ``account``, ``deal``, a custom
+    entity's table, ...)."""
+    async with write(request) as (conn, p):
+        body = await json_object(request, set(NAMES))
+        meta = await metadata_for(conn, p)
+        obj = entity_object(meta, request.path_params["entityType"])
+        ref = number(request.path_params["entityId"])
+        with renamed(_CLIENT):
+            made = await notes.add_note(conn, p, obj.key, ref, _spec(body))
+    return json_response({"note": note(meta, made)}, 201)
+
+
+@router.get("/notes/{id}", openapi_extra=parameters("/notes/{id}"))
+async def get_note(request: Request) -> Response:
+    async with read(request) as (conn, p):
+        found = await notes.get_note(conn, p, number(request.path_params["id"]))
+        meta = await metadata_for(conn, p)
+    return json_response({"note": note(meta, found)})
+
+
+@router.put("/notes/{id}", openapi_extra={**_BODY, **parameters("/notes/{id}")})
+async def update_note(request: Request) -> Response:
+    async with write(request) as (conn, p):
+        body = await json_object(request, set(NAMES))
+        found = await notes.get_note(conn, p, number(request.path_params["id"]))
+        record = found.record
+        with renamed(_CLIENT):
+            changed = await notes.update_note(
+                conn, p, record.object.key, record.id, found.number, _spec(body)
+            )
+        meta = await metadata_for(conn, p)
+    return json_response({"note": note(meta, changed)})
+
+
+@router.delete("/notes/{id}", status_code=204, openapi_extra=parameters("/notes/{id}"))
+async def delete_note(request: Request) -> Response:
+    async with write(request) as (conn, p):
+        found = await notes.get_note(conn, p, number(request.path_params["id"]))
+        record = found.record
+        await notes.delete_note(conn, p, record.object.key, record.id, found.number)
+    return Response(status_code=204)
