@@ -36,7 +36,9 @@ from crm.api.native import (
     objects,
     pipelines,
     records,
+    roles,
     tags,
+    users,
     viewers,
 )
 from crm.api.native import hot as native_hot
@@ -111,6 +113,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         pipelines,
         events,
         access,
+        users,
+        roles,
     ):
         app.include_router(module.router, prefix="/api/v1")
     document(app, error_name="Error", error_schema=ERROR_SCHEMA)
