@@ -57,7 +57,7 @@ async def test_the_system_roles_by_number_key_or_number(
         }
     assert ok(await client.get(f"{ROLES}/admin", headers=ws.auth)) == listed[1]
     assert ok(await client.get(f"{ROLES}/2", headers=ws.auth)) == listed[1]
-    for ref in ("nope", "9", "0", "Owner", "-1"):
+    for ref in ("nope", "9", "0", "Owner", "-1", "a%00"):
         assert_error(await client.get(f"{ROLES}/{ref}", headers=ws.auth), 404, "not_found")
     # Any role may read them with the scopes; a key without them may not.
     agent = bearer(await ws.add_key(role="agent", email="agent@x.io"))

@@ -196,7 +196,14 @@ async def test_listing_searches_pages_and_counts(client: httpx.AsyncClient, ws: 
     assert [u["number"] for u in page["data"]] == [2, 3]
     assert page["total"] == 4
     assert (await listed(client, ws.auth, offset=10))["data"] == []
-    for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"q": "x" * 201}, {"limit": "a"}):
+    for params in (
+        {"limit": 0},
+        {"limit": 501},
+        {"offset": -1},
+        {"q": "x" * 201},
+        {"q": "\x00"},
+        {"limit": "a"},
+    ):
         answer = await client.get(USERS, params=params, headers=ws.auth)
         assert_error(answer, 422, "validation_failed")
 
@@ -205,7 +212,8 @@ async def test_unknown_users_and_other_workspaces_users_are_404(
     client: httpx.AsyncClient, ws: Workspace, other_ws: Workspace
 ) -> None:
     theirs = await add(client, other_ws.auth, email="theirs@x.io", name="Theirs")
-    for ref in (NOBODY, "99", "0", "nobody@x.io", "garbage", theirs["id"], "theirs@x.io"):
+    refs = (NOBODY, "99", "0", "nobody@x.io", "garbage", "a%00@x.io", theirs["id"], "theirs@x.io")
+    for ref in refs:
         for method, url, body in [
             ("GET", f"{USERS}/{ref}", None),
             ("PATCH", f"{USERS}/{ref}", {"name": "Taken"}),

@@ -138,13 +138,15 @@ def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return out
 
 
-def _where(principal: Principal, ref: str) -> sa.ColumnElement[bool]:
-    """The workspace's role named by ``ref``: its key, or its number."""
+def _where(principal: Principal, ref: str) -> sa.ColumnElement[bool] | None:
+    """The workspace's role named by ``ref``: its key, or its number (None for neither)."""
     text = ref.strip()
     if text.isascii() and text.isdigit() and len(text) <= 18:
         named = roles.c.number == int(text)
-    else:
+    elif KEY.match(text):
         named = roles.c.key == text
+    else:
+        return None
     return sa.and_(roles.c.workspace_id == principal.workspace_id, named)
 
 
@@ -160,7 +162,8 @@ async def list_roles(conn: AsyncConnection, principal: Principal) -> list[Role]:
 
 
 async def _find(conn: AsyncConnection, principal: Principal, ref: str) -> Role:
-    row = (await conn.execute(sa.select(roles).where(_where(principal, ref)))).first()
+    where = _where(principal, ref)
+    row = None if where is None else (await conn.execute(sa.select(roles).where(where))).first()
     if row is None:
         raise NotFound("Role not found")
     return _role(row)

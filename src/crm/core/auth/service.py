@@ -269,7 +269,7 @@ async def create_user(
     *,
     email: Any,
     name: Any = None,
-    role: str = "agent",
+    role: Any = "agent",
     password: Any = None,
     actor: Principal | None = None,
     username: Any = None,
@@ -302,6 +302,8 @@ async def create_user(
         errors = exc.field_errors
     if name is None and not any(isinstance(n, str) and n.strip() for n in (first_name, last_name)):
         errors.append(FieldError("name", "is required unless first_name or last_name is given"))
+    if not isinstance(role, str):
+        errors.append(FieldError("role", "must be a role's key"))
     if errors:
         raise ValidationFailed.of(errors)
     values.setdefault("name", full_name(values.get("first_name"), values.get("last_name")))

@@ -98,7 +98,7 @@ def _live(principal: Principal) -> sa.ColumnElement[bool]:
 
 def _named(ref: Any) -> sa.ColumnElement[bool] | None:
     """What ``ref`` names a user by: its UUID, its number or its email (None for nothing)."""
-    if not isinstance(ref, str):
+    if not isinstance(ref, str) or "\x00" in ref:
         return None
     text = ref.strip()
     wanted = parse_uuid(text)
@@ -135,7 +135,7 @@ async def list_users(
         raise ValidationFailed.of([FieldError("offset", "must be a whole number from 0")])
     where = [_live(principal)]
     if q is not None:
-        if not isinstance(q, str) or len(q) > MAX_Q:
+        if not isinstance(q, str) or len(q) > MAX_Q or "\x00" in q:
             raise ValidationFailed.of([FieldError("q", f"must be a string of at most {MAX_Q}")])
         if q.strip():
             needle = q.strip().lower()
@@ -238,10 +238,11 @@ async def update_user(conn: AsyncConnection, principal: Principal, ref: Any, **s
     if values.get("role", user.role) != OWNER or not values.get("active", user.active):
         await _keep_an_owner(conn, principal, user)
     if "name" not in values and ("first_name" in values or "last_name" in values):
-        first = values.get("first_name", user.first_name)
-        last = values.get("last_name", user.last_name)
-        if full_name(first, last):
-            values["name"] = full_name(first, last)
+        derived = full_name(
+            values.get("first_name", user.first_name), values.get("last_name", user.last_name)
+        )
+        if derived:
+            values["name"] = derived
     await _check_unique(conn, principal, user, values)
     stored = {k: v for k, v in values.items() if k not in ("role", "password")}
     changes = {k: [getattr(user, k), v] for k, v in stored.items() if getattr(user, k) != v}
