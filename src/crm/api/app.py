@@ -39,7 +39,9 @@ from crm.api.native import (
     objects,
     pipelines,
     records,
+    roles,
     tags,
+    users,
     viewers,
 )
 from crm.api.native import hot as native_hot
@@ -116,6 +118,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         pipelines,
         events,
         access,
+        users,
+        roles,
     ):
         app.include_router(module.router, prefix="/api/v1")
     document(app, error_name="Error", error_schema=ERROR_SCHEMA)

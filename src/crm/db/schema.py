@@ -56,11 +56,15 @@ roles = sa.Table(
     _id(),
     _workspace(),
     sa.Column("key", sa.String(64), nullable=False),
+    #: The role's number in its workspace (1, 2, ...), for faces that name roles by integers.
+    sa.Column("number", sa.BigInteger),
     sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.String(1000)),
     sa.Column("permissions", JSONDoc, nullable=False),
     sa.Column("is_system", sa.Boolean, nullable=False, server_default=sa.false()),
     _created(),
     sa.UniqueConstraint("workspace_id", "key"),
+    sa.Index("ix_roles_number", "workspace_id", "number", unique=True),
 )
 
 users = sa.Table(
@@ -69,13 +73,26 @@ users = sa.Table(
     _id(),
     _workspace(),
     sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    #: The user's number in its workspace (1, 2, ...), for faces that name users by integers.
+    sa.Column("number", sa.BigInteger),
     sa.Column("email", sa.String(320), nullable=False),
+    #: Lower-cased, so unique in any case.
+    sa.Column("username", sa.String(100)),
     sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("first_name", sa.String(100)),
+    sa.Column("last_name", sa.String(100)),
+    sa.Column("position", sa.String(200)),
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("locale", sa.String(16)),
     sa.Column("password_hash", sa.String(200)),
     sa.Column("role_id", BigId, sa.ForeignKey("roles.id"), nullable=False),
+    # A deleted user is inactive too, for good.
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
+    sa.Column("deleted_at", UTCDateTime),
     sa.UniqueConstraint("workspace_id", "email"),
+    sa.Index("ix_users_number", "workspace_id", "number", unique=True),
+    sa.Index("ix_users_username", "workspace_id", "username", unique=True),
 )
 
 api_keys = sa.Table(

@@ -1,6 +1,6 @@
-"""A key's scopes limit what it sees alike on every face: a record's tags only with
-``tag:list``, its events only with ``event:list``, whether the answer comes from a hot
-route or the full path."""
+"""A key's scopes and its role limit what it sees alike on every face, whether the answer
+comes from a hot route or the full path: a record's tags only with ``tag:list``, its events
+only with ``event:list``, and an agent only the records it owns."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.api.app import create_app
-from tests.api.flownally.conftest import FN, create_contact, create_tag, tag, uuid_of
+from tests.api.flownally.conftest import FN, create_contact, create_tag, face_id, tag, uuid_of
 from tests.api.leadflip.conftest import LF, make_entity, take_in
 from tests.conftest import Workspace, bearer, suite_settings
 
@@ -83,3 +83,35 @@ async def test_a_leads_events_show_only_to_a_key_that_may_list_events(
         else:
             assert lead["events"] == []
             assert _json(native, 403)["error"]["code"] == "permission_denied"
+
+
+async def test_an_agent_sees_only_its_own_contacts_on_every_face(
+    clients: list[httpx.AsyncClient], ws: Workspace
+) -> None:
+    native = f"{API}/objects/contact/records"
+    theirs = _json(
+        await clients[0].post(native, json={"fields": {"first_name": "Theirs"}}, headers=ws.auth),
+        201,
+    )["id"]
+    agent = bearer(await ws.add_key(role="agent", email="agent@x.io"))
+    mine = _json(
+        await clients[0].post(native, json={"fields": {"first_name": "Mine"}}, headers=agent), 201
+    )["id"]
+    for client in clients:
+        for headers, sees in ((agent, [mine]), (ws.auth, [mine, theirs])):
+            listed = _json(await client.get(native, headers=headers))["data"]
+            assert sorted(r["id"] for r in listed) == sorted(sees)
+            contacts = _json(await client.get(f"{FN}/contacts", headers=headers))["contacts"]
+            assert sorted(c["id"] for c in contacts) == sorted(face_id("con", r) for r in sees)
+            for record in (mine, theirs):
+                found = [
+                    await client.get(f"{native}/{record}", headers=headers),
+                    await client.get(f"{FN}/contacts/{face_id('con', record)}", headers=headers),
+                    await client.get(f"{LF}/leads/{record}", headers=headers),
+                ]
+                texts = [a.text for a in found]
+                if record in sees:
+                    assert [a.status_code for a in found] == [200] * 3, texts
+                else:
+                    assert [a.status_code for a in found] == [404] * 3, texts
+                    assert "Theirs" not in str(texts)

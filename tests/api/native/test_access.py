@@ -16,6 +16,22 @@ from tests.conftest import Workspace, assert_error, bearer
 
 API = "/api/v1"
 CALLERS = ("owner", "admin", "agent", "reader", "foreign")
+#: What the users' routes show of a user.
+USER_ATTRIBUTES = (
+    "id",
+    "number",
+    "username",
+    "email",
+    "name",
+    "first_name",
+    "last_name",
+    "position",
+    "timezone",
+    "locale",
+    "role",
+    "active",
+    "created_at",
+)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -536,7 +552,7 @@ async def test_me_per_caller(client: httpx.AsyncClient, ws: Workspace, other_ws:
 async def test_users_list_and_create(client: httpx.AsyncClient, ws: Workspace) -> None:
     users = ok(await client.get(f"{API}/users", headers=ws.auth))["data"]
     assert [u["email"] for u in users] == ["owner@example.com"]
-    assert set(users[0]) == {"id", "email", "name", "active"}
+    assert set(users[0]) == set(USER_ATTRIBUTES)
     made = ok(
         await client.post(
             f"{API}/users",
@@ -545,7 +561,7 @@ async def test_users_list_and_create(client: httpx.AsyncClient, ws: Workspace) -
         ),
         201,
     )
-    assert set(made) == {"id", "email", "name", "role"}
+    assert set(made) == set(USER_ATTRIBUTES)
     assert (made["email"], made["name"], made["role"]) == ("grace@example.com", "Grace", "admin")
     listed = ok(await client.get(f"{API}/users", headers=ws.auth))["data"]
     assert [(u["id"], u["email"], u["active"]) for u in listed][1:] == [

@@ -1,4 +1,4 @@
-"""The caller, the workspace's users and its API keys."""
+"""The caller and the workspace's API keys."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.api.common.http import json_response
-from crm.api.native import render
 from crm.api.native.deps import read, write
-from crm.api.native.schemas import ApiKeyIn, UserIn
+from crm.api.native.schemas import ApiKeyIn
 from crm.core.auth import service as auth
 from crm.core.metadata.service import metadata_for
 
@@ -29,41 +28,6 @@ async def me(request: Request) -> Response:
             "permissions": sorted(p.permissions),
             "scopes": sorted(p.scopes),
         }
-    )
-
-
-@router.get("/users", summary="The workspace's users")
-async def list_users(request: Request) -> Response:
-    async with read(request) as (conn, p):
-        p.require_scope("user", "list")
-        meta = await metadata_for(conn, p)
-    return json_response(
-        {"data": [render.user(u) for u in sorted(meta.users.values(), key=lambda u: u.id)]}
-    )
-
-
-@router.post("/users", status_code=201, summary="Add a user")
-async def create_user(body: UserIn, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        p.require_scope("user", "create")
-        p.require_admin("users")
-        user = await auth.create_user(
-            conn,
-            p.workspace_id,
-            email=body.email,
-            name=body.name,
-            role=body.role,
-            password=body.password,
-            actor=p,
-        )
-    return json_response(
-        {
-            "id": str(user["uuid"]),
-            "email": user["email"],
-            "name": user["name"],
-            "role": user["role"],
-        },
-        201,
     )
 
 

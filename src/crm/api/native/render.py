@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.core.auth.roles import Role
+from crm.core.auth.users import User
 from crm.core.events.service import Event
 from crm.core.identities.service import Identity
 from crm.core.imports.service import Import, RowError
@@ -29,6 +31,37 @@ def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
 
 def user(u: UserMeta) -> dict[str, Any]:
     return {"id": str(u.uuid), "email": u.email, "name": u.name, "active": u.active}
+
+
+def profile(u: User) -> dict[str, Any]:
+    """A user as ``/users`` shows it (never its password)."""
+    return {
+        "id": str(u.uuid),
+        "number": u.number,
+        "username": u.username,
+        "email": u.email,
+        "name": u.name,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "position": u.position,
+        "timezone": u.timezone,
+        "locale": u.locale,
+        "role": u.role,
+        "active": u.active,
+        "created_at": u.created_at,
+    }
+
+
+def role(r: Role) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "number": r.number,
+        "name": r.name,
+        "description": r.description,
+        "permissions": list(r.permissions),
+        "system": r.is_system,
+        "created_at": r.created_at,
+    }
 
 
 def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.api.common.openapi import words
-from crm.core.auth.principal import SCOPE
+from crm.core.auth.principal import PERMISSION, SCOPE
 from crm.core.storable import require_storable
 from crm.db.jsonsql import KEY
 
 #: Facets of labels and names, as the core checks them.
 LABEL = words(200)
+USERNAME: dict[str, Any] = {"minLength": 1, "maxLength": 100, "pattern": r"^\S+$"}
 
 
 def present(extra: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
@@ -235,11 +236,66 @@ class ApiKeyIn(Body):
     role: str | None = None
 
 
+#: A list of permission strings; the core names each unfit item (``permissions[2]``).
+PERMISSIONS: dict[str, Any] = {
+    "maxItems": 100,
+    "items": {"type": "string", "pattern": PERMISSION.pattern},
+}
+PASSWORD: dict[str, Any] = {"minLength": 8, "maxLength": 200}
+
+
 class UserIn(Body):
-    email: str
-    name: str
+    email: str = Field(examples=["grace@acme.com"])
+    #: Optional when ``first_name`` or ``last_name`` is given: the user is called by them.
+    name: str | None = Field(None, json_schema_extra=LABEL)
+    #: The email's local part unless given (made unique with ``-2``, ``-3``, ...).
+    username: str | None = Field(None, json_schema_extra=USERNAME)
+    first_name: str | None = Field(None, examples=["Grace"])
+    last_name: str | None = Field(None, examples=["Hopper"])
+    position: str | None = None
+    timezone: str | None = Field(None, examples=["Europe/Warsaw"])
+    locale: str | None = Field(None, examples=["en_US"])
     role: str = "agent"
-    password: str | None = None
+    password: str | None = Field(None, json_schema_extra=PASSWORD)
+
+
+class UserPatch(Body):
+    """What to change; ``null`` clears ``first_name``, ``last_name``, ``position``,
+    ``timezone`` and ``locale``."""
+
+    email: str | None = Field(None, json_schema_extra=present())
+    name: str | None = Field(None, json_schema_extra=present(LABEL))
+    username: str | None = Field(None, json_schema_extra=present(USERNAME))
+    first_name: str | None = None
+    last_name: str | None = None
+    position: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    role: str | None = Field(None, json_schema_extra=present())
+    active: bool | None = Field(None, json_schema_extra=present())
+    password: str | None = Field(None, json_schema_extra=present(PASSWORD))
+
+
+class PermissionCheckIn(Body):
+    permissions: list[Any] = Field(
+        examples=[["lead:leads:viewown", "admin:users:manage"]], json_schema_extra=PERMISSIONS
+    )
+
+
+class RoleIn(Body):
+    key: str = Field(examples=["sales_lead"], json_schema_extra={"pattern": KEY.pattern})
+    name: str = Field(examples=["Sales lead"], json_schema_extra=LABEL)
+    description: str | None = Field(None, max_length=1000)
+    permissions: list[Any] = Field(
+        examples=[["*:*:viewother", "*:*:editown", "lead:leads:full"]],
+        json_schema_extra=PERMISSIONS,
+    )
+
+
+class RolePatch(Body):
+    name: str | None = Field(None, json_schema_extra=present(LABEL))
+    description: str | None = Field(None, max_length=1000)
+    permissions: list[Any] | None = Field(None, json_schema_extra=present(PERMISSIONS))
 
 
 class LinkIn(Body):

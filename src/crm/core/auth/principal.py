@@ -37,6 +37,26 @@ PERMISSION = re.compile(
 SCOPE = re.compile(r"^(\*|read:crm|write:crm|[a-z][a-z0-9_]*:(\*|list|read|create|update|delete))$")
 
 
+def granted(permissions: Iterable[str], bundle: str, entity: str | None, action: str) -> bool:
+    """Whether a role holding ``permissions`` may ``action`` on ``bundle:entity`` (any
+    entity of the bundle when ``entity`` is None); ``full`` covers every record action."""
+    for perm in permissions:
+        p_bundle, p_entity, p_action = perm.split(":")
+        if p_bundle not in ("*", bundle):
+            continue
+        if entity is not None and p_entity not in ("*", entity):
+            continue
+        if p_action == action or (p_action == "full" and action != "manage"):
+            return True
+    return False
+
+
+def covers(permissions: Iterable[str], permission: str) -> bool:
+    """Whether a role holding ``permissions`` holds the well-formed ``permission``."""
+    bundle, entity, action = permission.split(":")
+    return granted(permissions, bundle, entity, action)
+
+
 class Reach(StrEnum):
     """How far a record permission reaches."""
 
@@ -72,15 +92,7 @@ class Principal:
             raise PermissionDenied(f"This key lacks the scope {resource}:{action}")
 
     def _granted(self, bundle: str, entity: str | None, action: str) -> bool:
-        for perm in self.permissions:
-            p_bundle, p_entity, p_action = perm.split(":")
-            if p_bundle not in ("*", bundle):
-                continue
-            if entity is not None and p_entity not in ("*", entity):
-                continue
-            if p_action == action or (p_action == "full" and action != "manage"):
-                return True
-        return False
+        return granted(self.permissions, bundle, entity, action)
 
     def reach(self, object_key: str, verb: str) -> Reach:
         """How far the role lets this caller ``view``, ``edit`` or ``delete`` records."""
@@ -114,8 +126,7 @@ class Principal:
 
     def holds_permission(self, permission: str) -> bool:
         """Whether this caller's role covers ``permission``, so that it may grant it."""
-        bundle, entity, action = permission.split(":")
-        return self._granted(bundle, entity, action)
+        return covers(self.permissions, permission)
 
     def manages(self, entity: str) -> bool:
         """Whether the role may manage ``entity`` (objects, users, apikeys, events, ...)."""

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm.core.auth.cache import KnownKey, KnownKeys
 from crm.core.auth.credentials import hash_password, key_digest, new_api_key
 from crm.core.auth.principal import PERMISSION, SCOPE, Principal
+from crm.core.auth.profiles import check_profile, default_username, free_username, full_name
 from crm.core.clock import utcnow
 from crm.core.errors import (
     Conflict,
@@ -22,8 +23,7 @@ from crm.core.errors import (
 )
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
-from crm.core.metadata.fieldtypes import Email, FieldContext, FieldValueError
-from crm.core.metadata.repository import bump_version
+from crm.core.metadata.repository import bump_version, hold_for_change
 from crm.db.engine import database_key
 from crm.db.schema import api_keys, roles, users, workspaces
 
@@ -52,6 +52,7 @@ _RESOLVE = (
         roles.c.key.label("role_key"),
         roles.c.permissions,
         users.c.active,
+        users.c.deleted_at,
     )
     .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
     .join(roles, roles.c.id == api_keys.c.role_id)
@@ -86,7 +87,7 @@ async def authenticate(conn: AsyncConnection, raw_key: str | None) -> Authentica
         if versions is not None and versions.auth_version == known.auth_version:
             return Authentication(known.principal(versions.metadata_version), _due(known))
     row = (await conn.execute(_RESOLVE, {"digest": slot[1]})).first()
-    if row is None or not row.active:
+    if row is None or not row.active or row.deleted_at is not None:
         _known.drop(slot)
         raise Unauthenticated("The API key is not valid")
     known = KnownKey(
@@ -160,10 +161,11 @@ async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
     )
 
 
-async def role_id(
+async def find_role(
     conn: AsyncConnection, workspace_id: int, key: str, *, granted_by: Principal | None = None
-) -> int:
-    """The id of the workspace's role keyed ``key``; a 422 naming ``role`` otherwise.
+) -> Any:
+    """The id and permissions of the workspace's role keyed ``key``; a 422 naming ``role``
+    otherwise.
 
     With ``granted_by``, the caller must hold every permission of the role: nobody hands
     out more than they have.
@@ -183,21 +185,40 @@ async def role_id(
             raise PermissionDenied(
                 f"The role {key!r} has permissions you do not hold: {', '.join(beyond)}"
             )
-    return int(found.id)
+    return found
+
+
+async def role_id(
+    conn: AsyncConnection, workspace_id: int, key: str, *, granted_by: Principal | None = None
+) -> int:
+    """The id of the workspace's role keyed ``key`` (see :func:`find_role`)."""
+    return int((await find_role(conn, workspace_id, key, granted_by=granted_by)).id)
 
 
 async def user_id_by_email(conn: AsyncConnection, workspace_id: int, email: str) -> int:
-    """The id of the workspace's user with ``email``; NotFound otherwise."""
+    """The id of the workspace's user with ``email`` (not deleted); NotFound otherwise."""
     found = (
         await conn.execute(
             sa.select(users.c.id).where(
-                users.c.workspace_id == workspace_id, users.c.email == email.strip().lower()
+                users.c.workspace_id == workspace_id,
+                users.c.email == email.strip().lower(),
+                users.c.deleted_at.is_(None),
             )
         )
     ).scalar()
     if found is None:
         raise NotFound(f"No user {email!r} in this workspace")
     return int(found)
+
+
+def next_number(table: sa.Table, workspace_id: int) -> sa.ScalarSelect[Any]:
+    """The workspace's next number of a user or role, read in the insert that takes it
+    (after :func:`hold_for_change`, so two writers never read the same one)."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.max(table.c.number), 0) + 1)
+        .where(table.c.workspace_id == workspace_id)
+        .scalar_subquery()
+    )
 
 
 async def create_role(
@@ -207,14 +228,21 @@ async def create_role(
     key: str,
     name: str,
     permissions: list[str],
-    is_system: bool = False,
+    description: str | None = None,
 ) -> int:
-    """A role holding ``bundle:entity:action`` permission strings."""
+    """A custom role holding ``bundle:entity:action`` permission strings; 409 when the
+    workspace has a role of that key."""
     bad = [p for p in permissions if not PERMISSION.match(p)]
     if bad:
         raise ValidationFailed.of(
             [FieldError("permissions", f"not a permission: {p}") for p in bad]
         )
+    await hold_for_change(conn, workspace_id)
+    taken = await conn.execute(
+        sa.select(roles.c.id).where(roles.c.workspace_id == workspace_id, roles.c.key == key)
+    )
+    if taken.first() is not None:
+        raise Conflict(f"A role keyed {key!r} already exists")
     return int(
         (
             await conn.execute(
@@ -222,9 +250,11 @@ async def create_role(
                 .values(
                     workspace_id=workspace_id,
                     key=key,
+                    number=next_number(roles, workspace_id),
                     name=name,
+                    description=description,
                     permissions=permissions,
-                    is_system=is_system,
+                    is_system=False,
                     created_at=utcnow(),
                 )
                 .returning(roles.c.id)
@@ -237,51 +267,89 @@ async def create_user(
     conn: AsyncConnection,
     workspace_id: int,
     *,
-    email: str,
-    name: str,
-    role: str = "agent",
-    password: str | None = None,
+    email: Any,
+    name: Any = None,
+    role: Any = "agent",
+    password: Any = None,
     actor: Principal | None = None,
+    username: Any = None,
+    first_name: Any = None,
+    last_name: Any = None,
+    position: Any = None,
+    timezone: Any = None,
+    locale: Any = None,
 ) -> dict[str, Any]:
-    """Create a user; the email is unique within the workspace."""
+    """Create a user with a profile: the email and the username are unique within the
+    workspace, the username in any case. Without a name, the user is called by its first
+    and last names; without a username, by its email's local part (made unique). Answers
+    the stored row (but the password's hash) and ``role``.
+    """
+    optional = {
+        "name": name,
+        "password": password,
+        "username": username,
+        "first_name": first_name,
+        "last_name": last_name,
+        "position": position,
+        "timezone": timezone,
+        "locale": locale,
+    }
+    given = {"email": email, **{k: v for k, v in optional.items() if v is not None}}
+    errors: list[FieldError] = []
     try:
-        address = Email().parse(email, FieldContext("email", {}))
-    except FieldValueError as exc:
-        raise ValidationFailed.of([FieldError("email", str(exc))]) from None
-    if not name.strip() or len(name) > 200:
-        raise ValidationFailed.of([FieldError("name", "must be 1 to 200 characters")])
+        values = check_profile(given)
+    except ValidationFailed as exc:
+        errors = exc.field_errors
+    if name is None and not any(isinstance(n, str) and n.strip() for n in (first_name, last_name)):
+        errors.append(FieldError("name", "is required unless first_name or last_name is given"))
+    if not isinstance(role, str):
+        errors.append(FieldError("role", "must be a role's key"))
+    if errors:
+        raise ValidationFailed.of(errors)
+    values.setdefault("name", full_name(values.get("first_name"), values.get("last_name")))
+    await hold_for_change(conn, workspace_id)
+    address, wanted = values["email"], values.get("username")
+    base = wanted or default_username(address)
     taken = (
         await conn.execute(
-            sa.select(users.c.id).where(
-                users.c.workspace_id == workspace_id, users.c.email == address
+            sa.select(users.c.email, users.c.username).where(
+                users.c.workspace_id == workspace_id,
+                sa.or_(
+                    users.c.email == address, users.c.username.startswith(base, autoescape=True)
+                ),
             )
         )
-    ).first()
-    if taken:
+    ).all()
+    if any(row.email == address for row in taken):
         raise Conflict(f"A user with email {address} already exists")
-    rid = await role_id(conn, workspace_id, role, granted_by=actor)
+    usernames = {row.username for row in taken}
+    if wanted is not None and wanted in usernames:
+        raise Conflict(f"A user with username {wanted} already exists")
+    values["username"] = free_username(base, usernames)
+    found = await find_role(conn, workspace_id, role, granted_by=actor)
+    secret = values.pop("password", None)
     uid = uuid7()
-    user_id = (
+    row = (
         await conn.execute(
             sa.insert(users)
             .values(
                 workspace_id=workspace_id,
                 uuid=uid,
-                email=address,
-                name=name.strip(),
-                password_hash=hash_password(password) if password else None,
-                role_id=rid,
+                number=next_number(users, workspace_id),
+                password_hash=hash_password(secret) if secret else None,
+                role_id=found.id,
                 active=True,
                 created_at=utcnow(),
+                **values,
             )
-            .returning(users.c.id)
+            .returning(*(c for c in users.c if c.key != "password_hash"))
         )
-    ).scalar_one()
+    ).one()
     await bump_version(conn, workspace_id)
     await append_event(
         conn, workspace_id, "user.created", actor=actor, payload={"user": str(uid), "role": role}
     )
-    return {"id": user_id, "uuid": uid, "email": address, "name": name.strip(), "role": role}
+    return {**row._asdict(), "role": role}
 
 
 async def create_api_key(

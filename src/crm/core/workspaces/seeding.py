@@ -1,5 +1,5 @@
-"""The standard object types, fields and pipelines of a new workspace, stored with one
-statement per table rather than one per row (``crm workspace create``, the first start and
+"""The system roles, standard object types, fields and pipelines of a new workspace, stored
+with one statement per table rather than one per row (``crm workspace create``, the first start and
 every test's workspace run this)."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.core.auth.roles import SYSTEM_ROLES
+from crm.core.clock import utcnow
 from crm.core.metadata.fieldtypes import FIELD_TYPES
 from crm.core.metadata.model import DUPLICATE_KEY_TYPES
 from crm.core.metadata.service import category_row, ensure_indexes, field_row, object_row
 from crm.core.metadata.standard import STANDARD_OBJECTS
 from crm.core.pipelines.service import STAGE_GROUP, pipeline_row, stage_field, stage_rows
-from crm.db.schema import field_categories, fields, object_types, pipelines, stages
+from crm.db.schema import field_categories, fields, object_types, pipelines, roles, stages
 
 #: Standard fields indexed from the start: what CRM users filter and sort on most.
 INDEXED_STANDARD = frozenset(
@@ -70,6 +72,27 @@ def standard_categories(spec: dict[str, Any]) -> list[dict[str, Any]]:
         {"key": key, "label": label, "position": position}
         for position, (key, label) in enumerate(labels.items(), start=1)
     ]
+
+
+async def seed_roles(conn: AsyncConnection, workspace_id: int) -> None:
+    """Insert the system roles into a new workspace, numbered in ``SYSTEM_ROLES`` order."""
+    now = utcnow()
+    await conn.execute(
+        sa.insert(roles),
+        [
+            {
+                "workspace_id": workspace_id,
+                "key": key,
+                "number": number,
+                "name": role.name,
+                "description": None,
+                "permissions": list(role.permissions),
+                "is_system": True,
+                "created_at": now,
+            }
+            for number, (key, role) in enumerate(SYSTEM_ROLES.items(), start=1)
+        ],
+    )
 
 
 async def _ids_by_key(conn: AsyncConnection, table: sa.Table, workspace_id: int) -> dict[str, int]:

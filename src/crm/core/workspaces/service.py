@@ -10,13 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import ALL_SCOPES
-from crm.core.auth.roles import SYSTEM_ROLES
-from crm.core.auth.service import create_api_key, create_role, create_user
+from crm.core.auth.service import create_api_key, create_user
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
-from crm.core.workspaces.seeding import seed_standard_objects
+from crm.core.workspaces.seeding import seed_roles, seed_standard_objects
 from crm.db.schema import roles, users, workspaces
 
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -91,15 +90,7 @@ async def create_workspace(
             )
         ).scalar_one()
     )
-    for role_key, role in SYSTEM_ROLES.items():
-        await create_role(
-            conn,
-            workspace_id,
-            key=role_key,
-            name=role.name,
-            permissions=list(role.permissions),
-            is_system=True,
-        )
+    await seed_roles(conn, workspace_id)
     owner = await create_user(conn, workspace_id, email=owner_email, name=owner_name, role="owner")
     await seed_standard_objects(conn, workspace_id)
     owner_key = await create_api_key(
@@ -134,12 +125,18 @@ async def find_workspace(conn: AsyncConnection, ref: str) -> Workspace:
 
 
 async def owner_user_id(conn: AsyncConnection, workspace_id: int) -> int:
-    """The first owner of a workspace: the user keys made by the CLI act for by default."""
+    """The first active owner of a workspace: the user keys made by the CLI act for by
+    default."""
     found = (
         await conn.execute(
             sa.select(users.c.id)
             .join(roles, roles.c.id == users.c.role_id)
-            .where(users.c.workspace_id == workspace_id, roles.c.key == "owner")
+            .where(
+                users.c.workspace_id == workspace_id,
+                roles.c.key == "owner",
+                users.c.active,
+                users.c.deleted_at.is_(None),
+            )
             .order_by(users.c.id)
             .limit(1)
         )
