@@ -171,6 +171,8 @@ class UserMeta:
     name: str
     role_id: int
     active: bool
+    #: Its number in its workspace, by which faces with integer ids name it.
+    number: int | None = None
 
 
 @dataclass

@@ -185,6 +185,7 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
             name=r["name"],
             role_id=r["role_id"],
             active=r["active"],
+            number=r["number"],
         )
         for r in (
             await conn.execute(
@@ -195,6 +196,7 @@ async def load(conn: AsyncConnection, workspace_id: int) -> WorkspaceMeta:
                     users.c.name,
                     users.c.role_id,
                     users.c.active,
+                    users.c.number,
                 ).where(users.c.workspace_id == workspace_id)
             )
         ).mappings()
