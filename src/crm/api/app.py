@@ -27,6 +27,7 @@ from crm.api.leadflip import errors as leadflip_errors
 from crm.api.leadflip import hot as leadflip_hot
 from crm.api.native import (
     access,
+    cases,
     events,
     identities,
     imports,
@@ -37,6 +38,7 @@ from crm.api.native import (
     pipelines,
     records,
     tags,
+    tasks,
     viewers,
 )
 from crm.api.native import hot as native_hot
@@ -108,6 +110,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         tags,
         identities,
         notes,
+        cases,
+        tasks,
         pipelines,
         events,
         access,
