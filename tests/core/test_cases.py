@@ -86,7 +86,7 @@ async def test_replies_are_paged_by_offset_or_cursor(engine: AsyncEngine, ws: Wo
         assert rest.next_cursor is None
         past = await list_replies(conn, owner, case.id, offset=9)
         assert past.replies == []
-        for bad in ({"offset": -1}, {"offset": 1, "cursor": second.next_cursor}):
+        for bad in ({"offset": -1}, {"offset": 2**63}, {"offset": 1, "cursor": second.next_cursor}):
             with pytest.raises(ValidationFailed) as refused:
                 await list_replies(conn, owner, case.id, **bad)
             assert [e.field for e in refused.value.field_errors] == ["offset"]

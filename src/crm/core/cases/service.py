@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth.principal import Principal
-from crm.core.cases.templates import CASE, get_template, merge
+from crm.core.cases.templates import CASE, Template, get_template, merge
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, ValidationFailed
 from crm.core.events.service import record_event
@@ -28,6 +28,7 @@ from crm.core.paging import after, check_limit
 from crm.core.records import repository as repo
 from crm.core.records.model import Record
 from crm.core.records.rules import context, require_reach, visible
+from crm.core.storable import INT64
 from crm.db.schema import case_replies, reply_templates
 
 __all__ = [
@@ -95,7 +96,7 @@ async def find_case_by_identifier(
 
 async def _body(
     conn: AsyncConnection, principal: Principal, case: Record, text: Any, template: Any
-) -> tuple[str, Any]:
+) -> tuple[str, Template | None]:
     """A reply's text and the template it is made from (None for text): exactly one of
     ``text`` and ``template`` (a template's UUID or number) is given."""
     if text is None and template is None:
@@ -149,6 +150,7 @@ async def add_reply(
         "created_at": now,
     }
     made = await conn.execute(sa.insert(case_replies).values(**row).returning(case_replies.c.id))
+    reply_id = made.scalar_one()
     author = (await metadata_for(conn, principal)).users.get(principal.user_id)
     await record_event(
         conn,
@@ -159,9 +161,7 @@ async def add_reply(
         author=str(author.uuid) if author else None,
         template=str(used.uuid) if used else None,
     )
-    return Reply(
-        made.scalar_one(), row["uuid"], case, author, body, used.uuid if used else None, now
-    )
+    return Reply(reply_id, row["uuid"], case, author, body, used.uuid if used else None, now)
 
 
 class ReplyPage(NamedTuple):
@@ -188,9 +188,9 @@ async def list_replies(
     if cursor is not None and offset is not None:
         raise ValidationFailed.of([FieldError("offset", "cannot be combined with cursor")])
     if offset is not None and (
-        isinstance(offset, bool) or not isinstance(offset, int) or offset < 0
+        isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= INT64
     ):
-        raise ValidationFailed.of([FieldError("offset", "must be 0 or more")])
+        raise ValidationFailed.of([FieldError("offset", f"must be 0 to {INT64}")])
     live = (
         case_replies.c.workspace_id == principal.workspace_id,
         case_replies.c.record_id == case.id,

@@ -168,9 +168,10 @@ async def create_template(
     made = await conn.execute(
         sa.insert(reply_templates).values(**row).returning(reply_templates.c.id)
     )
+    template_id = made.scalar_one()
     await _event(conn, principal, "reply_template.created", row["uuid"], row["number"])
     return Template(
-        made.scalar_one(),
+        template_id,
         row["uuid"],
         row["number"],
         values["name"],
