@@ -29,6 +29,7 @@ from crm.api.leadflip import errors as leadflip_errors
 from crm.api.leadflip import hot as leadflip_hot
 from crm.api.native import (
     access,
+    cases,
     events,
     identities,
     imports,
@@ -41,6 +42,7 @@ from crm.api.native import (
     records,
     roles,
     tags,
+    tasks,
     users,
     viewers,
 )
@@ -115,6 +117,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         lists,
         identities,
         notes,
+        cases,
+        tasks,
         pipelines,
         events,
         access,

@@ -166,7 +166,7 @@ def worker(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Do background work (CSV imports) until stopped; run as many as you like."""
+    """Do background work (CSV imports, task reminders) until stopped; run as many as you like."""
     import signal
 
     from crm.worker.loop import drain, run

@@ -34,3 +34,6 @@ MAX_IDENTITIES_PER_ITEM = 20
 #: all its records (a bulk intake of 10,000 leads with 50 tags each would otherwise link
 #: 500,000 tags, about 45 s of SQLite's write lock).
 MAX_ATTACHED_PER_REQUEST = 5_000
+
+#: The longest text of a note, a case reply or a reply template (characters).
+MAX_TEXT_BODY = 50_000

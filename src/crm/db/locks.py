@@ -36,6 +36,7 @@ __all__ = [
     "FEW",
     "FIELD_VALUES",
     "LIST_NAMES",
+    "hold_counter",
     "hold_metadata",
     "hold_values",
     "is_busy",
@@ -65,6 +66,8 @@ _LOCK = sa.text(
     sa.bindparam("keys", type_=ARRAY(sa.BigInteger)),
     sa.bindparam("modes", type_=ARRAY(sa.Boolean)),
 )
+
+_EXCLUSIVE = sa.text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def lock_key(*parts: Any) -> int:
@@ -114,9 +117,15 @@ async def pin_metadata(conn: AsyncConnection, workspace_id: int) -> int:
 async def hold_metadata(conn: AsyncConnection, workspace_id: int) -> None:
     """Lock the workspace's metadata exclusively until the transaction ends, for a change
     to it; writers that pinned it finish first, and later ones wait. Take it first."""
-    await conn.execute(
-        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("metadata", workspace_id)}
-    )
+    await conn.execute(_EXCLUSIVE, {"k": lock_key("metadata", workspace_id)})
+
+
+async def hold_counter(conn: AsyncConnection, *name: Any) -> None:
+    """Lock the counter ``name`` exclusively until the transaction ends, for a writer that
+    reads the largest number given so far and writes the next (PostgreSQL; SQLite's writers
+    take turns anyway). Take it last, as the sequences."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_EXCLUSIVE, {"k": lock_key("counter", *name)})
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -452,6 +452,50 @@ list_members = sa.Table(
     sa.Index("ix_list_members_record", "record_id", "workspace_id"),
 )
 
+#: Reusable texts for case replies, numbered per workspace (1, 2, ...), with merge fields.
+reply_templates = sa.Table(
+    "reply_templates",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "number"),
+)
+
+#: Replies on a case record (the standard ``case`` object), oldest first.
+case_replies = sa.Table(
+    "case_replies",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("record_id", BigId, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", BigId, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("template_id", BigId, sa.ForeignKey("reply_templates.id", ondelete="SET NULL")),
+    _created(),
+    sa.Index("ix_case_replies_record", "workspace_id", "record_id", "created_at"),
+    # What the cascade from ``records`` looks replies up by, for each record it deletes.
+    sa.Index("ix_case_replies_record_id", "record_id"),
+)
+
+#: The reminders the worker raised: one per task and moment it was due (``remind_at``).
+task_reminders = sa.Table(
+    "task_reminders",
+    metadata,
+    _workspace(),
+    sa.Column("record_id", BigId, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("remind_at", UTCDateTime, nullable=False),
+    sa.Column("raised_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("record_id", "remind_at"),
+)
+
 imports = sa.Table(
     "imports",
     metadata,

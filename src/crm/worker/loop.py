@@ -1,5 +1,8 @@
 """The worker loop: take the next piece of durable work from the database, do it, repeat;
-wait a little when there is none. Every worker process may run it at once."""
+wait a little when there is none. Every worker process may run it at once.
+
+Beside the imports it works through, it looks for due task reminders every
+:data:`REMIND` seconds and sweeps abandoned uploads every :data:`SWEEP` seconds."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.imports.process import forget_stale_uploads, process_next
+from crm.core.tasks.reminders import raise_due_reminders
 from crm.db.engine import OFFLOAD
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,8 @@ log = logging.getLogger(__name__)
 IDLE = 1.0
 #: Seconds between sweeps for uploads that never finished.
 SWEEP = 3600.0
+#: Seconds between looks for task reminders that fell due.
+REMIND = 30.0
 
 
 def background(engine: AsyncEngine) -> AsyncEngine:
@@ -47,12 +53,15 @@ async def drain(engine: AsyncEngine, name: str | None = None) -> int:
 async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
     """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
     engine = background(engine)
-    owner, swept = worker_name(), float("-inf")
+    owner, swept, reminded = worker_name(), float("-inf"), float("-inf")
     while not stop.is_set():
         try:
             if time.monotonic() - swept > SWEEP:
                 await forget_stale_uploads(engine)
                 swept = time.monotonic()
+            if time.monotonic() - reminded > REMIND:
+                reminded = time.monotonic()
+                await raise_due_reminders(engine)
             busy = await process_next(engine, owner, stop.is_set)
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")

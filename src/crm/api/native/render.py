@@ -6,6 +6,8 @@ from typing import Any
 
 from crm.core.auth.roles import Role
 from crm.core.auth.users import User
+from crm.core.cases.service import Reply
+from crm.core.cases.templates import Template
 from crm.core.events.service import Event
 from crm.core.identities.service import Identity
 from crm.core.imports.service import Import, RowError
@@ -233,3 +235,29 @@ def import_(meta: WorkspaceMeta, i: Import) -> dict[str, Any]:
 
 def row_error(e: RowError) -> dict[str, Any]:
     return {"row": e.row, "column": e.column, "message": e.message}
+
+
+def reply(r: Reply) -> dict[str, Any]:
+    author = r.author
+    return {
+        "id": str(r.uuid),
+        "case_id": str(r.case.uuid),
+        "body": r.body,
+        "author": {"id": str(author.uuid), "name": author.name, "email": author.email}
+        if author
+        else None,
+        "template_id": str(r.template) if r.template else None,
+        "created_at": r.created_at,
+    }
+
+
+def reply_template(meta: WorkspaceMeta, t: Template) -> dict[str, Any]:
+    return {
+        "id": str(t.uuid),
+        "number": t.number,
+        "name": t.name,
+        "body": t.body,
+        "created_by": _user(meta, t.created_by),
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    }

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.api.common.openapi import words
 from crm.core.auth.principal import PERMISSION, SCOPE
+from crm.core.limits import MAX_TEXT_BODY
 from crm.core.storable import require_storable
 from crm.db.jsonsql import KEY
 
@@ -300,3 +301,31 @@ class RolePatch(Body):
 
 class LinkIn(Body):
     attributes: dict[str, Any] = Field({}, examples=[{"title": "CTO"}])
+
+
+class ReplyIn(Body):
+    """Exactly one of ``text`` and ``template_id``."""
+
+    text: str | None = Field(
+        None, examples=["We are on it."], json_schema_extra=words(MAX_TEXT_BODY)
+    )
+    #: A reply template's id, or its number in the workspace (checked by the core, which
+    #: names ``template_id`` in its 422 for anything else).
+    template_id: Any = Field(
+        None,
+        examples=[3],
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+    )
+
+
+class ReplyTemplateIn(Body):
+    name: str = Field(examples=["Received"], json_schema_extra=words(200))
+    body: str = Field(
+        examples=["Hello {{contact.first_name}}, we received {{case.identifier}}. {{user.name}}"],
+        json_schema_extra=words(MAX_TEXT_BODY),
+    )
+
+
+class ReplyTemplatePatch(Body):
+    name: str | None = Field(None, json_schema_extra=present(words(200)))
+    body: str | None = Field(None, json_schema_extra=present(words(MAX_TEXT_BODY)))

@@ -34,6 +34,7 @@ __all__ = [
     "event_row",
     "record_event",
     "record_timeline",
+    "system_event_row",
 ]
 
 
@@ -104,14 +105,37 @@ def event_row(
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One event as a row for :func:`append_many`, acted by ``principal``."""
+    row = system_event_row(
+        principal.workspace_id,
+        type_,
+        at=at,
+        object_type_id=object_type_id,
+        record_id=record_id,
+        changes=changes,
+        payload=payload,
+    )
+    return {**row, "actor_user_id": principal.user_id, "actor_key_id": principal.key_id}
+
+
+def system_event_row(
+    workspace_id: int,
+    type_: str,
+    *,
+    at: datetime,
+    object_type_id: int | None = None,
+    record_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event that no user acted (the worker's) as a row for :func:`append_many`."""
     return {
-        "workspace_id": principal.workspace_id,
+        "workspace_id": workspace_id,
         "uuid": uuid7(),
         "type": type_,
         "object_type_id": object_type_id,
         "record_id": record_id,
-        "actor_user_id": principal.user_id,
-        "actor_key_id": principal.key_id,
+        "actor_user_id": None,
+        "actor_key_id": None,
         "changes": changes,
         "payload": payload or {},
         "created_at": at,

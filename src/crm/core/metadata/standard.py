@@ -46,6 +46,8 @@ INTERNAL_STATUSES = ["New", "Open", "Assigned", "In progress", "Waiting", "Done"
 _ONLY_GENERAL = {"general": "General"}
 _PERSON_CATEGORIES = {"general": "General", "contact": "Contact details", "address": "Address"}
 
+TASK_CATEGORIES = ["Call", "Email", "Meeting", "To-do", "Follow-up", "Other"]
+
 _PERSON_FIELDS: list[F] = [
     _f("first_name", "First name", searchable=True),
     _f("last_name", "Last name", searchable=True),
@@ -214,6 +216,8 @@ STANDARD_OBJECTS: list[dict[str, Any]] = [
             ),
             _f("remind_minutes", "Remind minutes before", "number"),
             _f("description", "Description", "long_text"),
+            _f("category", "Category", "select", options={"choices": TASK_CATEGORIES}),
+            _f("completed_by", "Completed by", "user"),
         ],
     },
 ]

@@ -17,6 +17,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.service import append_many, event_row, record_event
 from crm.core.ids import uuid7
+from crm.core.limits import MAX_TEXT_BODY
 from crm.core.metadata.fieldtypes import DateTime, FieldContext, FieldValueError
 from crm.core.paging import after, check_limit
 from crm.core.records.model import Record
@@ -26,7 +27,6 @@ from crm.core.records.service import get_record, locate_record
 from crm.db.schema import notes
 
 NOTE_KINDS = ("note", "call", "meeting", "email", "sms", "task")
-MAX_BODY = 50_000
 MAX_TAG = 64
 #: Notes on a page of a record's notes unless the caller asks for fewer or more.
 NOTE_PAGE = 100
@@ -74,8 +74,8 @@ def _check(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if creating or "body" in spec:
         body = spec.get("body")
-        if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
-            errors.append(FieldError("body", f"must be 1 to {MAX_BODY} characters"))
+        if not isinstance(body, str) or not body.strip() or len(body) > MAX_TEXT_BODY:
+            errors.append(FieldError("body", f"must be 1 to {MAX_TEXT_BODY} characters"))
         else:
             out["body"] = body
     if "kind" in spec or creating:

@@ -7,7 +7,7 @@ field the workspace already has is left as it is. Downgrading keeps the fields a
 values: removing them would lose data.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 import uuid
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from crm.db.types import UTCDateTime
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Cases: replies on records of the standard ``case`` object, and reply templates."""

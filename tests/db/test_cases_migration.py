@@ -1,0 +1,110 @@
+"""Migration 0018 on a database holding workspaces: downgraded, the task fields category and
+completed_by go with their values; upgraded, every workspace's task object gets them back
+at the end of its fields (but a field of that key it had already), its metadata version
+moves, and the tables of replies, templates and reminders come and go."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm.core.auth.service import principal_for_user
+from crm.core.metadata.service import create_field
+from crm.core.records.service import create_record, get_record
+from crm.core.tasks.service import complete_task
+from crm.core.workspaces.service import create_workspace
+from crm.db.engine import make_engine, transaction
+from crm.db.migrate import alembic_config, upgrade
+from crm.db.schema import fields, object_types, workspaces
+from tests.conftest import _pg_admin
+
+
+@pytest.fixture
+async def fresh(tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the suite's kind, dropped at the end."""
+    base = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not base or base.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'crm.db'}"
+        return
+    name = f"crm_migration_{secrets.token_hex(4)}"
+    await _pg_admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _task_fields(conn: AsyncConnection, workspace_id: int) -> dict[str, Any]:
+    found = await conn.execute(
+        sa.select(fields.c.key, fields.c.position, fields.c.type, fields.c.is_standard)
+        .join(object_types, object_types.c.id == fields.c.object_type_id)
+        .where(object_types.c.workspace_id == workspace_id, object_types.c.key == "task")
+    )
+    return {row.key: (row.position, row.type, row.is_standard) for row in found}
+
+
+async def _version(conn: AsyncConnection, workspace_id: int) -> int:
+    found = await conn.execute(
+        sa.select(workspaces.c.metadata_version).where(workspaces.c.id == workspace_id)
+    )
+    return int(found.scalar_one())
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+
+async def test_the_task_fields_go_and_come_back_with_migration_0018(fresh: str) -> None:
+    await asyncio.to_thread(upgrade, fresh)
+    engine = make_engine(fresh)
+    new = {"category": (10, "select", True), "completed_by": (11, "user", True)}
+    try:
+        async with transaction(engine, write=True) as conn:
+            made = [await create_workspace(conn, name=n) for n in ("Acme", "Globex")]
+            acme, globex = (m["workspace"].id for m in made)
+            owner = await principal_for_user(conn, made[0]["owner"]["id"])
+            task = await create_record(
+                conn, owner, "task", fields={"task": "Call", "category": "Call"}
+            )
+            await complete_task(conn, owner, task.id)
+            seeded = await _task_fields(conn, acme)
+            assert {k: seeded[k] for k in new} == new
+            before = await _version(conn, acme)
+        assert {"case_replies", "reply_templates", "task_reminders"} <= await _tables(engine)
+
+        await asyncio.to_thread(command.downgrade, alembic_config(fresh), "0014")
+        assert not {"case_replies", "reply_templates", "task_reminders"} & await _tables(engine)
+        async with transaction(engine, write=True) as conn:
+            assert await _task_fields(conn, acme) == {
+                k: v for k, v in seeded.items() if k not in new
+            }
+            assert await _version(conn, acme) == before + 1
+            owner = await principal_for_user(conn, made[0]["owner"]["id"])
+            stripped = await get_record(conn, owner, "task", task.id)
+            assert set(stripped.data) == {"task", "is_completed", "completed_at"}
+            # A workspace that made a field of one of the keys meanwhile keeps its own.
+            other = await principal_for_user(conn, made[1]["owner"]["id"])
+            spec = {"key": "category", "label": "Kind", "type": "text"}
+            await create_field(conn, other, "task", spec)
+
+        await asyncio.to_thread(upgrade, fresh)
+        assert {"case_replies", "reply_templates", "task_reminders"} <= await _tables(engine)
+        async with transaction(engine, write=False) as conn:
+            assert await _task_fields(conn, acme) == seeded
+            assert await _version(conn, acme) == before + 2
+            theirs = await _task_fields(conn, globex)
+            assert theirs["category"] == (10, "text", False)
+            assert theirs["completed_by"] == (11, "user", True)
+    finally:
+        await engine.dispose()
