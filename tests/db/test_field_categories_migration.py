@@ -54,7 +54,7 @@ async def test_the_migration_makes_categories_of_the_groups_fields_use(
                 conn, owner, {"key": "project", "label": "Project", "fields": fields}
             )
             await create_field(conn, owner, "task", _field("ticket", "tracking"))
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0014")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0015")
         async with transaction(engine, write=False) as conn:
             tables = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
         assert "field_categories" not in tables

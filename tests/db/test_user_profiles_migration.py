@@ -60,7 +60,7 @@ async def test_stored_users_and_roles_are_numbered_and_named_by_the_migration(
                 await create_user(conn, acme_id, email=email, name="U")
             await create_user(conn, globex["workspace"].id, email="ann@x.io", name="U")
             await create_role(conn, acme_id, key="seller", name="Seller", permissions=[])
-        await asyncio.to_thread(command.downgrade, alembic_config(fresh_url), "0014")
+        await asyncio.to_thread(command.downgrade, alembic_config(fresh_url), "0016")
         async with transaction(engine, write=True) as conn:
             # A user stored before the migration, whose local part another user has.
             insert = sa.text(

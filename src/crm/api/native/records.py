@@ -50,7 +50,7 @@ def page(meta: WorkspaceMeta, found: Page) -> dict[str, object]:
     return out
 
 
-def listing(
+async def listing(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
     cursor: str | None = None,
     offset: int | None = Query(None, ge=0, le=INT64),
