@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
-from crm.api.flexie import lists, notes, records
+from crm.api.flexie import cases, lists, notes, records, tasks
 from crm.api.flexie.errors import SHAPE
 
 DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
@@ -28,7 +28,7 @@ def create_face() -> FastAPI:
     return new_face(
         title="Flexie REST API",
         description=DESCRIPTION,
-        routers=[lists.router, records.router, notes.router],
+        routers=[cases.router, lists.router, records.router, notes.router, tasks.router],
         errors=SHAPE,
         error_name="FlexieError",
         security=SECURITY,

@@ -74,11 +74,25 @@ def parameters(path: str, query: tuple[str, ...] = ()) -> dict[str, Any]:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class _Serve:
-    """The routes of one record type under ``base``."""
+class Serve:
+    """The routes of one record type under ``base``; a record type with rules of its own
+    (tasks) says how its bodies become values and how its records are shown."""
 
-    def __init__(self, base: str, kind: Kind) -> None:
-        self.base, self.kind = base, kind
+    def __init__(self, base: str, kind: Kind, served_by: APIRouter = router) -> None:
+        self.base, self.kind, self.router = base, kind, served_by
+
+    async def values(
+        self,
+        conn: AsyncConnection,
+        p: Principal,
+        meta: WorkspaceMeta,
+        obj: ObjectMeta,
+        body: dict[str, Any],
+        *,
+        creating: bool = False,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The core's fields and owner of a body."""
+        return await core_values(conn, p, meta, obj, body, creating=creating)
 
     async def object(
         self, conn: AsyncConnection, p: Principal, request: Request
@@ -106,7 +120,7 @@ class _Serve:
         extra = parameters(path, query)
         if body is not None:
             extra.update(body)
-        router.add_api_route(
+        self.router.add_api_route(
             path,
             handler,
             methods=[method],
@@ -115,18 +129,22 @@ class _Serve:
             name=f"{method.lower()} {path}",
         )
 
-    def routes(self) -> None:
+    def routes(self, *, whole: bool = True) -> None:
+        """Serve the record type; ``whole`` adds update by an identifying field, the fields
+        and their categories, and a record's notes."""
         free = json_body({}, free_form=True)
         self.add("GET", "", self.list_by_query, query=_QUERY)
         self.add("POST", "", self.list_by_body, body=json_body(_FILTER_BODY))
         self.add("POST", "/new", self.create, status=201, body=free)
-        self.add("PUT", "/edit", self.edit_matching, body=free)
-        self.add("GET", "/list/fields", self.fields)
-        self.add("GET", "/list/fields/categories", self.categories)
+        if whole:
+            self.add("PUT", "/edit", self.edit_matching, body=free)
+            self.add("GET", "/list/fields", self.fields)
+            self.add("GET", "/list/fields/categories", self.categories)
         self.add("GET", "/{id}", self.get)
         self.add("PUT", "/{id}", self.update, body=free)
         self.add("DELETE", "/{id}", self.delete, status=204)
-        self.add("GET", "/{id}/notes", self.notes)
+        if whole:
+            self.add("GET", "/{id}/notes", self.notes)
 
     async def _page(self, request: Request, body: bool) -> Response:
         async with read(request) as (conn, p):
@@ -162,7 +180,7 @@ class _Serve:
         async with write(request) as (conn, p):
             meta, obj = await self.object(conn, p, request)
             body = await json_object(request)
-            fields, owner = await core_values(conn, p, meta, obj, body, creating=True)
+            fields, owner = await self.values(conn, p, meta, obj, body, creating=True)
             with renamed(client_names(meta, obj)):
                 created = await records.create_record(conn, p, obj.key, fields=fields, owner=owner)
             return await self._one(conn, p, meta, created, 201)
@@ -177,7 +195,7 @@ class _Serve:
         async with write(request) as (conn, p):
             meta, obj = await self.object(conn, p, request)
             ref = number(request.path_params["id"])
-            fields, owner = await core_values(conn, p, meta, obj, await json_object(request))
+            fields, owner = await self.values(conn, p, meta, obj, await json_object(request))
             with renamed(client_names(meta, obj)):
                 changed = await records.update_record(
                     conn, p, obj.key, ref, fields=fields, owner=owner
@@ -187,7 +205,7 @@ class _Serve:
     async def edit_matching(self, request: Request) -> Response:
         async with write(request) as (conn, p):
             meta, obj = await self.object(conn, p, request)
-            fields, owner = await core_values(conn, p, meta, obj, await json_object(request))
+            fields, owner = await self.values(conn, p, meta, obj, await json_object(request))
             with renamed(client_names(meta, obj)):
                 changed = await update_matching(conn, p, obj.key, fields=fields, owner=owner)
             return await self._one(conn, p, meta, changed)
@@ -222,5 +240,5 @@ class _Serve:
 
 
 for _path, _kind in STANDARD.items():
-    _Serve(f"/{_path}", _kind).routes()
-_Serve("/ce/{tableName}", CUSTOM).routes()
+    Serve(f"/{_path}", _kind).routes()
+Serve("/ce/{tableName}", CUSTOM).routes()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crm.api.flexie.fields import alias, pipelines
+from crm.core.cases.service import Reply
 from crm.core.lists.service import StaticList
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.notes.service import Note
@@ -84,4 +85,19 @@ def static_list(meta: WorkspaceMeta, lst: StaticList) -> dict[str, Any]:
         "created_by": user_number(meta, lst.created_by),
         "date_added": lst.created_at,
         "date_modified": lst.updated_at,
+    }
+
+
+def reply(meta: WorkspaceMeta, r: Reply) -> dict[str, Any]:
+    """A reply on a case: its text, who wrote it, and when."""
+    author = r.author
+    return {
+        "text": r.body,
+        "caseId": r.case.number,
+        "identifier": r.case.data.get("identifier"),
+        "fromTemplate": r.template is not None,
+        "owner": {"id": author.number, "name": author.name, "email": author.email}
+        if author is not None
+        else None,
+        "date_added": r.created_at,
     }

@@ -165,10 +165,12 @@ async def add_reply(
 
 
 class ReplyPage(NamedTuple):
-    """One page of a case's replies, and the cursor of the next (None on the last)."""
+    """One page of a case's replies, the cursor of the next (None on the last), and how
+    many replies the case has."""
 
     replies: list[Reply]
     next_cursor: str | None
+    total: int
 
 
 async def list_replies(
@@ -222,4 +224,7 @@ async def list_replies(
         )
         for r in rows[:limit]
     ]
-    return ReplyPage(page, str(page[-1].uuid) if len(rows) > limit else None)
+    total = await conn.execute(sa.select(sa.func.count()).select_from(case_replies).where(*live))
+    return ReplyPage(
+        page, str(page[-1].uuid) if len(rows) > limit else None, int(total.scalar_one())
+    )
