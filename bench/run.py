@@ -50,7 +50,9 @@ RATIO_TARGETS = {
     "get_native": _READS,
     "get_flownally": _READS,
     "get_leadflip": _READS,
+    "get_flexie": _READS,
     "list_first_page": {"sqlite": 0.15, "postgresql": 0.08},
+    "list_flexie": {"sqlite": 0.15, "postgresql": 0.08},
     "create_native": {"sqlite": 0.08, "postgresql": 0.08},
 }
 BULK_TARGET = 5000.0
@@ -97,8 +99,9 @@ async def _owner_key(engine: AsyncEngine, ws: BenchWorkspace) -> str:
     return str(made["api_key"])
 
 
-async def _read_ids(engine: AsyncEngine, ws: BenchWorkspace) -> list[str]:
-    """UUIDs of contacts spread evenly over the main workspace (its leads left out)."""
+async def _read_ids(engine: AsyncEngine, ws: BenchWorkspace) -> list[tuple[str, int]]:
+    """UUIDs and numbers of contacts spread evenly over the main workspace (its leads left
+    out)."""
     async with transaction(engine, write=False) as conn:
         contact = (
             await conn.execute(
@@ -108,11 +111,11 @@ async def _read_ids(engine: AsyncEngine, ws: BenchWorkspace) -> list[str]:
             )
         ).scalar_one()
         rows = await conn.execute(
-            sa.select(records.c.uuid)
+            sa.select(records.c.uuid, records.c.number)
             .where(records.c.workspace_id == ws.id, records.c.object_type_id == contact)
             .order_by(records.c.id)
         )
-        found = [str(u) for u in rows.scalars()]
+        found = [(str(r.uuid), int(r.number)) for r in rows]
     step = max(1, len(found) // READ_IDS)
     return found[::step][:READ_IDS]
 
@@ -122,8 +125,9 @@ def native_paths(ids: list[str]) -> list[str]:
     return [f"/api/v1/objects/contact/records/{i}" for i in ids]
 
 
-def _endpoints(ids: list[str], lead_ids: list[str]) -> list[dict[str, Any]]:
+def _endpoints(contacts: list[tuple[str, int]], lead_ids: list[str]) -> list[dict[str, Any]]:
     """What the HTTP benchmark requests; ``pattern`` is how the bare endpoint routes it."""
+    ids = [i for i, _ in contacts]
     flownally = [f"/flownally/v1/contacts/con_{to_base32(uuid.UUID(i))}" for i in ids]
     return [
         {
@@ -148,6 +152,13 @@ def _endpoints(ids: list[str], lead_ids: list[str]) -> list[dict[str, Any]]:
             "pattern": r"/leadflip/api/leads/[^/]+",
         },
         {
+            "name": "get_flexie",
+            "what": "GET one contact by its id, Flexie",
+            "method": "GET",
+            "paths": [f"/flexie/api/contacts/{n}" for _, n in contacts],
+            "pattern": r"/flexie/api/contacts/[^/]+",
+        },
+        {
             "name": "create_native",
             "what": "POST one new contact, native API",
             "method": "POST",
@@ -161,6 +172,13 @@ def _endpoints(ids: list[str], lead_ids: list[str]) -> list[dict[str, Any]]:
             "method": "GET",
             "paths": ["/api/v1/objects/contact/records"],
             "pattern": r"/api/v1/objects/contact/records",
+        },
+        {
+            "name": "list_flexie",
+            "what": "GET the first page of contacts with their total (30, by id), Flexie",
+            "method": "GET",
+            "paths": ["/flexie/api/contacts?limit=30"],
+            "pattern": r"/flexie/api/contacts",
         },
     ]
 
@@ -398,7 +416,7 @@ async def main(opts: Options) -> dict[str, Any]:
         webs = [http(opts, key, endpoints, w) for w in opts.workers]
         print(f"   point reads beside slow searches ({', '.join(headofline.SLOW_QUERIES)})")
         slow = await headofline.slow_requests(engine, main_ws.principal, opts.seed)
-        hol = head_of_line(opts, key, ids, slow)
+        hol = head_of_line(opts, key, [i for i, _ in ids], slow)
         print("   a point read, layer by layer")
         layers = await anatomy.measure(engine, opts.url, key, ids[len(ids) // 2])
         print("3. queries")

@@ -161,10 +161,10 @@ async def test_numbers_are_per_workspace_and_type(
     fx_error(theirs, 404)
 
 
-async def test_the_key_in_the_query(client: httpx.AsyncClient, ws: Workspace) -> None:
+async def test_the_key_in_the_query_or_as_bearer(client: httpx.AsyncClient, ws: Workspace) -> None:
     await new(client, ws, "contacts", {"first_name": "A"})
-    answer = await client.get(f"{FX}/contacts/1?apikey={ws.key}")
-    assert answer.status_code == 200
+    assert (await client.get(f"{FX}/contacts/1?apikey={ws.key}")).status_code == 200
+    assert (await client.get(f"{FX}/contacts/1", headers=ws.auth)).status_code == 200
 
 
 @pytest.mark.parametrize("headers", [{}, {"apikey": "ak_nope"}])

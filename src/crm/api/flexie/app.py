@@ -11,15 +11,16 @@ from crm.api.flexie.errors import SHAPE
 DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
 custom entities, tasks, notes, lists, users and roles, by integer ids.
 
-Send your key in the `apikey` header or as `?apikey=`. Every answer is JSON, errors
-included: `{"errors": [{"code", "message", "type", "field"}]}` with 400 for any bad input,
-401, 403, 404 and 429.
+Send your key in the `apikey` header, as `?apikey=`, or as `Authorization: Bearer`. Every
+answer is JSON, errors included: `{"errors": [{"code", "message", "type", "field"}]}` with
+400 for any bad input, 401, 403, 404 and 429.
 """
 
 #: A key in the ``apikey`` header, or in the ``apikey`` query parameter.
 SECURITY = {
     "apikeyHeader": {"type": "apiKey", "in": "header", "name": "apikey"},
     "apikeyQuery": {"type": "apiKey", "in": "query", "name": "apikey"},
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "The same key, `ak_...`"},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from crm.api.common.hot import Answer, Hit, HotRoute
+from crm.api.common.hot import Answer, Hit, HotRoute, bearer_key
 from crm.api.common.http import json_bytes
 from crm.api.flexie.entities import STANDARD, Kind
 from crm.api.flexie.records import number
@@ -14,8 +14,9 @@ from crm.core.records import point
 
 
 def _key(hit: Hit) -> str | None:
-    """The ``apikey`` header; a key in the query string takes the full path."""
-    return hit.headers.get(b"apikey", b"").decode("latin-1").strip() or None
+    """The ``apikey`` header, else the bearer key; a key in the query string takes the full
+    path."""
+    return hit.headers.get(b"apikey", b"").decode("latin-1").strip() or bearer_key(hit)
 
 
 def _get(kind: Kind) -> Callable[[Hit], Awaitable[Answer | None]]:
