@@ -418,7 +418,7 @@ async def main(opts: Options) -> dict[str, Any]:
         slow = await headofline.slow_requests(engine, main_ws.principal, opts.seed)
         hol = head_of_line(opts, key, [i for i, _ in ids], slow)
         print("   a point read, layer by layer")
-        layers = await anatomy.measure(engine, opts.url, key, ids[len(ids) // 2])
+        layers = await anatomy.measure(engine, opts.url, key, ids[len(ids) // 2][0])
         print("3. queries")
         results, walks = await storage.time_queries(
             engine, capture, main_ws.principal, opts.storage
