@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.api.app import create_app
+from tests.api.flexie.conftest import FX
 from tests.api.flownally.conftest import FN, create_contact, create_tag, face_id, tag, uuid_of
 from tests.api.leadflip.conftest import LF, make_entity, take_in
 from tests.conftest import Workspace, bearer, suite_settings
@@ -97,21 +98,26 @@ async def test_an_agent_sees_only_its_own_contacts_on_every_face(
     mine = _json(
         await clients[0].post(native, json={"fields": {"first_name": "Mine"}}, headers=agent), 201
     )["id"]
+    numbers = {theirs: 1, mine: 2}
     for client in clients:
         for headers, sees in ((agent, [mine]), (ws.auth, [mine, theirs])):
             listed = _json(await client.get(native, headers=headers))["data"]
             assert sorted(r["id"] for r in listed) == sorted(sees)
             contacts = _json(await client.get(f"{FN}/contacts", headers=headers))["contacts"]
             assert sorted(c["id"] for c in contacts) == sorted(face_id("con", r) for r in sees)
+            flexie = _json(await client.get(f"{FX}/contacts", headers=headers))
+            assert sorted(c["id"] for c in flexie["contacts"]) == sorted(numbers[r] for r in sees)
+            assert flexie["total"] == len(sees)
             for record in (mine, theirs):
                 found = [
                     await client.get(f"{native}/{record}", headers=headers),
                     await client.get(f"{FN}/contacts/{face_id('con', record)}", headers=headers),
                     await client.get(f"{LF}/leads/{record}", headers=headers),
+                    await client.get(f"{FX}/contacts/{numbers[record]}", headers=headers),
                 ]
                 texts = [a.text for a in found]
                 if record in sees:
-                    assert [a.status_code for a in found] == [200] * 3, texts
+                    assert [a.status_code for a in found] == [200] * 4, texts
                 else:
-                    assert [a.status_code for a in found] == [404] * 3, texts
+                    assert [a.status_code for a in found] == [404] * 4, texts
                     assert "Theirs" not in str(texts)
