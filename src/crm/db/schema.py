@@ -237,6 +237,14 @@ records = sa.Table(
     sa.Index("ix_records_uuid", "workspace_id", "uuid", unique=True),
     sa.Index("ix_records_number", "workspace_id", "object_type_id", "number", unique=True),
     sa.Index(
+        "ix_records_live_number",
+        "workspace_id",
+        "object_type_id",
+        "number",
+        sqlite_where=sa.text("deleted_at IS NULL AND archived_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL AND archived_at IS NULL"),
+    ),
+    sa.Index(
         "ix_records_listing",
         "workspace_id",
         "object_type_id",
