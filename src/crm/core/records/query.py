@@ -138,6 +138,16 @@ class Target:
     field: FieldMeta | None
     column: sa.ColumnElement[Any] | None = None
 
+    @property
+    def nullable(self) -> bool:
+        """Whether a record may lack this value. A record's number is a nullable column
+        that every record has (numbered when created, and by migration 0014 before): its
+        order must match the index's, which PostgreSQL cannot read NULLS FIRST."""
+        column = self.column
+        if self.name == "number" or (isinstance(column, sa.Column) and not column.nullable):
+            return False
+        return True
+
     def expr(self, dialect: str) -> sa.ColumnElement[Any]:
         if self.column is not None:
             return self.column
@@ -443,17 +453,11 @@ def order_by(keys: list[SortKey], dialect: str) -> list[sa.ColumnElement[Any]]:
     out: list[sa.ColumnElement[Any]] = []
     for key in keys:
         expr = key.target.expr(dialect)
-        column = key.target.column
-        if isinstance(column, sa.Column) and not column.nullable:
+        if not key.target.nullable:
             out.append(expr.desc() if key.descending else expr.asc())
         else:
             out.append(expr.desc().nulls_last() if key.descending else expr.asc().nulls_first())
     return out
-
-
-def _nullable(key: SortKey) -> bool:
-    column = key.target.column
-    return not (isinstance(column, sa.Column) and not column.nullable)
 
 
 def _after(key: SortKey, expr: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
@@ -461,7 +465,7 @@ def _after(key: SortKey, expr: sa.ColumnElement[Any], value: Any) -> sa.ColumnEl
         return sa.false() if key.descending else expr.is_not(None)
     before: sa.ColumnElement[bool] = expr < value
     if key.descending:
-        return sa.or_(before, expr.is_(None)) if _nullable(key) else before
+        return sa.or_(before, expr.is_(None)) if key.target.nullable else before
     beyond: sa.ColumnElement[bool] = expr > value
     return beyond
 
@@ -475,7 +479,7 @@ def _range_start(
         return expr.is_(None) if key.descending else None
     at_most: sa.ColumnElement[bool] = expr <= value
     if key.descending:
-        return sa.or_(at_most, expr.is_(None)) if _nullable(key) else at_most
+        return sa.or_(at_most, expr.is_(None)) if key.target.nullable else at_most
     at_least: sa.ColumnElement[bool] = expr >= value
     return at_least
 
