@@ -8,7 +8,7 @@ from crm.api.common.hot import Answer, Hit, HotRoute, bearer_key
 from crm.api.common.http import json_bytes
 from crm.api.flexie.entities import STANDARD, Kind
 from crm.api.flexie.records import number
-from crm.api.flexie.render import record, relation_values
+from crm.api.flexie.render import records, relation_values
 from crm.core.errors import CRMError
 from crm.core.records import point
 
@@ -35,7 +35,8 @@ def _get(kind: Kind) -> Callable[[Hit], Awaitable[Answer | None]]:
         )
         if found is None or relation_values([found.record]):
             return None
-        return Answer(200, json_bytes({kind.one: record(found.meta, found.record, {})}))
+        (shown,) = records(found.meta, [found.record], {})
+        return Answer(200, json_bytes({kind.one: shown}))
 
     return get
 

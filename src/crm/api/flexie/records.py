@@ -20,7 +20,8 @@ from crm.api.common.transport import json_object
 from crm.api.flexie.entities import CUSTOM, STANDARD, Kind, object_of
 from crm.api.flexie.fields import describe
 from crm.api.flexie.filters import body_listing, filter_names, listing
-from crm.api.flexie.render import note, record, relation_values
+from crm.api.flexie.render import note, relation_values
+from crm.api.flexie.render import records as records_shown
 from crm.api.flexie.transport import read, write
 from crm.api.flexie.values import client_names, core_values
 from crm.core.auth.principal import Principal
@@ -104,7 +105,7 @@ class Serve:
         self, conn: AsyncConnection, p: Principal, meta: WorkspaceMeta, found: list[Record]
     ) -> list[dict[str, Any]]:
         related = await numbers_of(conn, p, relation_values(found))
-        return [record(meta, r, related) for r in found]
+        return records_shown(meta, found, related)
 
     def add(
         self,

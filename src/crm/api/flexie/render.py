@@ -9,7 +9,7 @@ from typing import Any
 from crm.api.flexie.fields import alias, pipelines
 from crm.core.cases.service import Reply
 from crm.core.lists.service import StaticList
-from crm.core.metadata.model import WorkspaceMeta
+from crm.core.metadata.model import FieldMeta, WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
 
@@ -25,28 +25,43 @@ def user_by_uuid(meta: WorkspaceMeta, value: Any) -> int | None:
     return user.number if user is not None else None
 
 
-def record(meta: WorkspaceMeta, r: Record, related: Mapping[str, int]) -> dict[str, Any]:
-    """One record; ``related`` gives the numbers of the records its relations name."""
-    out: dict[str, Any] = {"id": r.number}
-    obj, data = r.object, r.data
-    for f in obj.value_fields:
-        value = data.get(f.key)
-        if value is not None:
-            if f.type == "relation":
-                value = related.get(value)
-            elif f.type == "user":
-                value = user_by_uuid(meta, value)
-            elif f.type == "stage":
-                stage = meta.pipeline_of(f).stage_by_uuid(value)
-                value = stage.name if stage else None
-        out[alias(f)] = value
-    for staged in pipelines(meta, obj)[:1]:
-        out["pipeline_id"] = staged.number
-        out["stage_id"] = staged.stage_number(data.get(staged.field.key))
-    out["owner_id"] = user_number(meta, r.owner_id)
-    out["date_added"] = r.created_at
-    out["date_modified"] = r.updated_at
+def records(
+    meta: WorkspaceMeta, found: list[Record], related: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """Records of one type; ``related`` gives the numbers of the records their relations
+    name. Each field's alias and the type's pipeline are worked out once for the page."""
+    if not found:
+        return []
+    obj = found[0].object
+    shown = [(f, alias(f)) for f in obj.value_fields]
+    staged = pipelines(meta, obj)[:1]
+    out = []
+    for r in found:
+        data = r.data
+        one: dict[str, Any] = {"id": r.number}
+        for f, name in shown:
+            value = data.get(f.key)
+            if value is not None and f.type in ("relation", "user", "stage"):
+                value = _reference(meta, f, value, related)
+            one[name] = value
+        for pipeline in staged:
+            one["pipeline_id"] = pipeline.number
+            one["stage_id"] = pipeline.stage_number(data.get(pipeline.field.key))
+        one["owner_id"] = user_number(meta, r.owner_id)
+        one["date_added"] = r.created_at
+        one["date_modified"] = r.updated_at
+        out.append(one)
     return out
+
+
+def _reference(meta: WorkspaceMeta, f: FieldMeta, value: Any, related: Mapping[str, int]) -> Any:
+    """A related record, a user or a stage as Flexie names it: by number, or a stage by name."""
+    if f.type == "relation":
+        return related.get(value)
+    if f.type == "user":
+        return user_by_uuid(meta, value)
+    stage = meta.pipeline_of(f).stage_by_uuid(value)
+    return stage.name if stage else None
 
 
 def relation_values(records: list[Record]) -> set[str]:

@@ -144,9 +144,8 @@ class Target:
         that every record has (numbered when created, and by migration 0014 before): its
         order must match the index's, which PostgreSQL cannot read NULLS FIRST."""
         column = self.column
-        if self.name == "number" or (isinstance(column, sa.Column) and not column.nullable):
-            return False
-        return True
+        always = self.name == "number" or (isinstance(column, sa.Column) and not column.nullable)
+        return not always
 
     def expr(self, dialect: str) -> sa.ColumnElement[Any]:
         if self.column is not None:
