@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
-from crm.api.flexie import lists, notes, records
+from crm.api.flexie import lists, notes, records, roles, users
 from crm.api.flexie.errors import SHAPE
 
 DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
@@ -28,7 +28,7 @@ def create_face() -> FastAPI:
     return new_face(
         title="Flexie REST API",
         description=DESCRIPTION,
-        routers=[lists.router, records.router, notes.router],
+        routers=[lists.router, records.router, notes.router, users.router, roles.router],
         errors=SHAPE,
         error_name="FlexieError",
         security=SECURITY,

@@ -274,7 +274,7 @@ async def create_user(
     conn: AsyncConnection,
     workspace_id: int,
     *,
-    email: Any,
+    email: Any = None,
     name: Any = None,
     role: Any = "agent",
     password: Any = None,
@@ -310,7 +310,7 @@ async def create_user(
     except ValidationFailed as exc:
         errors = exc.field_errors
     if name is None and not any(isinstance(n, str) and n.strip() for n in (first_name, last_name)):
-        errors.append(FieldError("name", "is required unless first_name or last_name is given"))
+        errors.append(FieldError("name", "is required unless a first or last name is given"))
     if not names_a_role(role):
         errors.append(FieldError("role", "must be a role's key or number"))
     if not isinstance(active, bool):
