@@ -10,12 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.ids import parse_uuid
+from crm.core.storable import INT64
 
 
 def check_limit(limit: int, most: int) -> None:
     """ValidationFailed unless a page of ``limit`` items is 1 to ``most``."""
     if not 1 <= limit <= most:
         raise ValidationFailed.of([FieldError("limit", f"must be 1 to {most}")])
+
+
+def check_offset(offset: Any) -> None:
+    """ValidationFailed unless ``offset`` is a whole number of items to skip."""
+    if type(offset) is not int or not 0 <= offset <= INT64:
+        raise ValidationFailed.of([FieldError("offset", "must be a whole number from 0")])
 
 
 async def after(

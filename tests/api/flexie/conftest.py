@@ -9,6 +9,37 @@ import httpx
 from tests.conftest import Workspace
 
 FX = "/flexie/api"
+#: The document's filtered list request, as it is written: every group takes it.
+DOCUMENT_FILTER = {
+    "filters": [
+        {
+            "type": "text",
+            "alias": "email",
+            "value": {"operator": "like", "input": "acme.com"},
+            "strict": False,
+            "starts": False,
+            "ends": False,
+        }
+    ],
+    "start": 0,
+    "limit": 30,
+    "orderBy": "date_modified",
+    "orderByDir": "DESC",
+}
+
+
+def flt(alias: str, operator: str, given: Any = None, **flags: bool) -> dict[str, Any]:
+    """A filtered list's body with one filter."""
+    return {
+        "filters": [
+            {
+                "type": "text",
+                "alias": alias,
+                "value": {"operator": operator, "input": given},
+                **flags,
+            }
+        ]
+    }
 
 
 def key(ws: Workspace) -> dict[str, str]:

@@ -7,26 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.flexie.conftest import FX, fx_error, key, new
+from tests.api.flexie.conftest import DOCUMENT_FILTER, FX, flt, fx_error, key, new
 from tests.conftest import Workspace
 
-#: The document's filtered list request, as it is written.
-DOCUMENT_FILTER = {
-    "filters": [
-        {
-            "type": "text",
-            "alias": "email",
-            "value": {"operator": "like", "input": "acme.com"},
-            "strict": False,
-            "starts": False,
-            "ends": False,
-        }
-    ],
-    "start": 0,
-    "limit": 30,
-    "orderBy": "date_modified",
-    "orderByDir": "DESC",
-}
 PEOPLE = [
     ("Ann", "ann@acme.com", "Austin", 10),
     ("Bob", "bob@globex.com", "Boston", 20),
@@ -46,19 +29,6 @@ async def people(client: httpx.AsyncClient, ws: Workspace) -> Workspace:
 def _names(answer: httpx.Response) -> list[str]:
     assert answer.status_code == 200, answer.text
     return [c["first_name"] for c in answer.json()["contacts"]]
-
-
-def _flt(alias: str, operator: str, given: Any = None, **flags: bool) -> dict[str, Any]:
-    return {
-        "filters": [
-            {
-                "type": "text",
-                "alias": alias,
-                "value": {"operator": operator, "input": given},
-                **flags,
-            }
-        ]
-    }
 
 
 async def test_document_filter(client: httpx.AsyncClient, people: Workspace) -> None:
@@ -86,18 +56,18 @@ async def test_query_list(client: httpx.AsyncClient, people: Workspace) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (_flt("email", "like", "ann@acme.com", strict=True), ["Ann"]),
-        (_flt("email", "like", "b", starts=True), ["Bob"]),
-        (_flt("email", "like", ".au", ends=True), ["Cid"]),
-        (_flt("city", "eq", "Austin"), ["Ann", "Cid"]),
-        (_flt("city", "neq", "Austin"), ["Bob", "Dee"]),
-        (_flt("city", "in", ["Boston", "Austin"]), ["Ann", "Bob", "Cid"]),
-        (_flt("city", "empty"), ["Dee"]),
-        (_flt("city", "notEmpty"), ["Ann", "Bob", "Cid"]),
-        (_flt("id", "gt", 2), ["Cid", "Dee"]),
-        (_flt("id", "between", [2, 3]), ["Bob", "Cid"]),
-        (_flt("firstname", "lte", "Bob"), ["Ann", "Bob"]),
-        (_flt("date_added", "gt", "2000-01-01T00:00:00Z"), ["Ann", "Bob", "Cid", "Dee"]),
+        (flt("email", "like", "ann@acme.com", strict=True), ["Ann"]),
+        (flt("email", "like", "b", starts=True), ["Bob"]),
+        (flt("email", "like", ".au", ends=True), ["Cid"]),
+        (flt("city", "eq", "Austin"), ["Ann", "Cid"]),
+        (flt("city", "neq", "Austin"), ["Bob", "Dee"]),
+        (flt("city", "in", ["Boston", "Austin"]), ["Ann", "Bob", "Cid"]),
+        (flt("city", "empty"), ["Dee"]),
+        (flt("city", "notEmpty"), ["Ann", "Bob", "Cid"]),
+        (flt("id", "gt", 2), ["Cid", "Dee"]),
+        (flt("id", "between", [2, 3]), ["Bob", "Cid"]),
+        (flt("firstname", "lte", "Bob"), ["Ann", "Bob"]),
+        (flt("date_added", "gt", "2000-01-01T00:00:00Z"), ["Ann", "Bob", "Cid", "Dee"]),
     ],
 )
 async def test_operators(
@@ -110,7 +80,7 @@ async def test_operators(
 async def test_number_ranges(client: httpx.AsyncClient, ws: Workspace) -> None:
     for name, revenue in (("A", 10), ("B", 20), ("C", 30)):
         await new(client, ws, "accounts", {"name": name, "employees": revenue})
-    body = _flt("employees", "between", [15, 30]) | {"orderBy": "employees", "orderByDir": "desc"}
+    body = flt("employees", "between", [15, 30]) | {"orderBy": "employees", "orderByDir": "desc"}
     answer = await client.post(f"{FX}/accounts", json=body, headers=key(ws))
     assert [a["name"] for a in answer.json()["accounts"]] == ["C", "B"]
 
@@ -118,10 +88,10 @@ async def test_number_ranges(client: httpx.AsyncClient, ws: Workspace) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (_flt("nickname", "eq", "x"), "nickname"),
-        (_flt("email", "resembles", "x"), "filters[0].value.operator"),
-        (_flt("id", "between", [1]), "filters[0].value.input"),
-        (_flt("employees", "like", "x"), None),
+        (flt("nickname", "eq", "x"), "nickname"),
+        (flt("email", "resembles", "x"), "filters[0].value.operator"),
+        (flt("id", "between", [1]), "filters[0].value.input"),
+        (flt("employees", "like", "x"), None),
         ({"filters": [{"alias": "email", "value": "x"}]}, "filters[0].value"),
         (
             {
@@ -166,7 +136,7 @@ async def test_bad_query(client: httpx.AsyncClient, ws: Workspace, query: str) -
 
 async def test_bad_filter_value_names_the_filter(client: httpx.AsyncClient, ws: Workspace) -> None:
     answer = await client.post(
-        f"{FX}/contacts", json=_flt("date_added", "gt", "yesterday"), headers=key(ws)
+        f"{FX}/contacts", json=flt("date_added", "gt", "yesterday"), headers=key(ws)
     )
     fx_error(answer, 400)
     assert answer.json()["errors"][0]["field"].startswith("filters[0]"), answer.text
@@ -179,9 +149,9 @@ async def test_owner_filter_takes_user_ids(client: httpx.AsyncClient, ws: Worksp
         f"{FX}/contacts/new", json={"first_name": "Agents"}, headers={"apikey": agent}
     )
     assert made.json()["contact"]["owner_id"] == 2
-    answer = await client.post(f"{FX}/contacts", json=_flt("owner_id", "eq", 2), headers=key(ws))
+    answer = await client.post(f"{FX}/contacts", json=flt("owner_id", "eq", 2), headers=key(ws))
     assert _names(answer) == ["Agents"]
-    both = await client.post(f"{FX}/contacts", json=_flt("owner_id", "in", [1, 2]), headers=key(ws))
+    both = await client.post(f"{FX}/contacts", json=flt("owner_id", "in", [1, 2]), headers=key(ws))
     assert _names(both) == ["Owners", "Agents"]
-    bad = await client.post(f"{FX}/contacts", json=_flt("owner_id", "eq", 7), headers=key(ws))
+    bad = await client.post(f"{FX}/contacts", json=flt("owner_id", "eq", 7), headers=key(ws))
     fx_error(bad, 400, "filters[0].value.input")

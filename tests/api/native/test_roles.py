@@ -67,6 +67,20 @@ async def test_the_system_roles_by_number_key_or_number(
     assert_error(await client.get(f"{ROLES}/owner", headers=narrow), 403, "permission_denied")
 
 
+async def test_the_list_pages_and_finds_roles(client: httpx.AsyncClient, ws: Workspace) -> None:
+    ok(await client.post(ROLES, json=SALES, headers=ws.auth), 201)
+    every = ok(await client.get(ROLES, headers=ws.auth))
+    assert (len(every["data"]), every["total"]) == (4, 4)
+    page = ok(await client.get(ROLES, params={"limit": 2, "offset": 1}, headers=ws.auth))
+    assert ([r["key"] for r in page["data"]], page["total"]) == (["admin", "agent"], 4)
+    found = ok(await client.get(ROLES, params={"q": "SALES"}, headers=ws.auth))
+    assert ([r["key"] for r in found["data"]], found["total"]) == (["sales_lead"], 1)
+    for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"q": "x" * 201}):
+        assert_error(
+            await client.get(ROLES, params=params, headers=ws.auth), 422, "validation_failed"
+        )
+
+
 async def test_a_custom_role_is_made_held_changed_and_deleted(
     client: httpx.AsyncClient, ws: Workspace
 ) -> None:

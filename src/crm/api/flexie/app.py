@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
-from crm.api.flexie import cases, lists, notes, records, tasks
+from crm.api.flexie import cases, lists, notes, records, roles, tasks, users
 from crm.api.flexie.errors import SHAPE
 
 DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
@@ -29,7 +29,15 @@ def create_face() -> FastAPI:
     return new_face(
         title="Flexie REST API",
         description=DESCRIPTION,
-        routers=[cases.router, lists.router, records.router, notes.router, tasks.router],
+        routers=[
+            cases.router,
+            lists.router,
+            records.router,
+            notes.router,
+            tasks.router,
+            users.router,
+            roles.router,
+        ],
         errors=SHAPE,
         error_name="FlexieError",
         security=SECURITY,

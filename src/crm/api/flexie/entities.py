@@ -1,12 +1,14 @@
 """Which record type each Flexie path serves, and the names of its envelopes.
 
 Contacts, leads, accounts (the core's companies), deals and cases have paths of their own;
-custom entities are the workspace's own object types, at ``/ce/{tableName}``.
+custom entities are the workspace's own object types, at ``/ce/{tableName}``. Permissions
+name accounts as Flexie does (``account:accounts:viewown``) and companies as the core does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from crm.core.errors import NotFound
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
@@ -58,3 +60,25 @@ def entity_object(meta: WorkspaceMeta, name: str) -> ObjectMeta:
     if key is not None:
         return meta.object(key)
     return object_of(meta, CUSTOM, name)
+
+
+#: The parts of a permission (``bundle:entity:action``) Flexie names otherwise than the core.
+_TO_CORE: tuple[dict[str, str], ...] = ({"account": "company"}, {"accounts": "companies"}, {})
+_TO_FLEXIE = tuple({core: name for name, core in part.items()} for part in _TO_CORE)
+
+
+def _renamed(text: str, parts: tuple[dict[str, str], ...]) -> str:
+    return ":".join(names.get(p, p) for names, p in zip(parts, text.split(":"), strict=True))
+
+
+def core_permission(text: Any) -> Any:
+    """A permission as the core names it (``company:companies:viewown``); anything that is
+    no permission as it is, for the core to refuse."""
+    if not isinstance(text, str) or text.count(":") != 2:
+        return text
+    return _renamed(text, _TO_CORE)
+
+
+def flexie_permission(text: str) -> str:
+    """A permission of the core as Flexie names it (``account:accounts:viewown``)."""
+    return _renamed(text, _TO_FLEXIE)

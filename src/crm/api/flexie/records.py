@@ -19,7 +19,7 @@ from crm.api.common.problems import renamed
 from crm.api.common.transport import json_object
 from crm.api.flexie.entities import CUSTOM, STANDARD, Kind, object_of
 from crm.api.flexie.fields import describe
-from crm.api.flexie.filters import body_listing, filter_names, listing
+from crm.api.flexie.filters import LIST_BODY, LIST_QUERY, filter_names, list_request, listing
 from crm.api.flexie.render import note, relation_values
 from crm.api.flexie.render import records as records_shown
 from crm.api.flexie.transport import read, write
@@ -36,22 +36,13 @@ from crm.core.records.model import Numbered, Record
 router = APIRouter()
 #: The largest record number a path may name.
 MAX_NUMBER = 2**62
-_FILTER_BODY = {
-    "filters": {"type": "array", "items": {"type": "object"}},
-    "start": {"type": "integer", "minimum": 0},
-    "limit": {"type": "integer", "minimum": 1, "maximum": 500},
-    "orderBy": {"type": "string"},
-    "orderByDir": {"type": "string", "enum": ["ASC", "DESC", "asc", "desc"]},
-    "search": {"type": "string"},
-}
-_QUERY = ("search", "start", "limit", "orderBy", "orderByDir")
 
 
-def number(raw: Any) -> Numbered:
-    """A record's number from a path; 404 for anything that cannot be one."""
+def number(raw: Any, what: str = "record") -> Numbered:
+    """A record's (or ``what``'s) number from a path; 404 for anything that cannot be one."""
     text = str(raw)
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < MAX_NUMBER:
-        raise NotFound("No record matched the request")
+        raise NotFound(f"No {what} matched the request")
     return Numbered(int(text))
 
 
@@ -134,8 +125,8 @@ class Serve:
         """Serve the record type; ``whole`` adds update by an identifying field, the fields
         and their categories, and a record's notes."""
         free = json_body({}, free_form=True)
-        self.add("GET", "", self.list_by_query, query=_QUERY)
-        self.add("POST", "", self.list_by_body, body=json_body(_FILTER_BODY))
+        self.add("GET", "", self.list_by_query, query=LIST_QUERY)
+        self.add("POST", "", self.list_by_body, body=LIST_BODY)
         self.add("POST", "/new", self.create, status=201, body=free)
         if whole:
             self.add("PUT", "/edit", self.edit_matching, body=free)
@@ -150,11 +141,7 @@ class Serve:
     async def _page(self, request: Request, body: bool) -> Response:
         async with read(request) as (conn, p):
             meta, obj = await self.object(conn, p, request)
-            if body:
-                given = await json_object(request)
-                query = body_listing(meta, obj, given)
-            else:
-                query = listing(meta, obj, dict(request.query_params))
+            query = listing(meta, obj, *await list_request(request, body))
             with renamed(filter_names(query)):
                 page = await records.find_records(conn, p, obj.key, query)
             shown = await self.shown(conn, p, meta, page.records)

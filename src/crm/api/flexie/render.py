@@ -1,12 +1,16 @@
-"""Records, notes and lists as Flexie shows them: integer ids, fields under their aliases,
-times in ISO 8601 with their offset."""
+"""Records, notes, lists, users and roles as Flexie shows them: integer ids, fields under
+their aliases, times in ISO 8601 with their offset."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from crm.api.flexie.entities import flexie_permission
 from crm.api.flexie.fields import alias, pipelines
+from crm.core.auth.principal import covers
+from crm.core.auth.roles import Role
+from crm.core.auth.users import User
 from crm.core.cases.service import Reply
 from crm.core.lists.service import StaticList
 from crm.core.metadata.model import FieldMeta, WorkspaceMeta
@@ -114,5 +118,39 @@ def reply(meta: WorkspaceMeta, r: Reply) -> dict[str, Any]:
         "owner": {"id": author.number, "name": author.name, "email": author.email}
         if author is not None
         else None,
+        "date_added": r.created_at,
+    }
+
+
+def user(u: User) -> dict[str, Any]:
+    """A user (never its password): ``role`` is its role's id and name, ``isPublished``
+    whether it is active."""
+    return {
+        "id": u.number,
+        "username": u.username,
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "email": u.email,
+        "position": u.position,
+        "timezone": u.timezone,
+        "locale": u.locale,
+        "role": {"id": u.role_number, "name": u.role_name},
+        "isPublished": u.active,
+        "date_added": u.created_at,
+    }
+
+
+#: What a role holds to be an administrator: every record, and the users.
+ADMIN = ("*:*:full", "admin:users:manage")
+
+
+def role(r: Role) -> dict[str, Any]:
+    """A role with its permissions; ``isAdmin`` when it holds all of ``ADMIN``."""
+    return {
+        "id": r.number,
+        "name": r.name,
+        "description": r.description,
+        "isAdmin": all(covers(r.permissions, p) for p in ADMIN),
+        "permissions": [flexie_permission(p) for p in r.permissions],
         "date_added": r.created_at,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,16 +11,23 @@ from crm.api.native import render
 from crm.api.native.deps import read, write
 from crm.api.native.schemas import RoleIn, RolePatch
 from crm.core.auth import roles
+from crm.core.auth.conditions import MAX_Q
+from crm.core.storable import INT64
 
 router = APIRouter(tags=["roles"])
 ROLE = "/roles/{role}"
 
 
-@router.get("/roles", summary="The workspace's roles by number")
-async def list_roles(request: Request) -> Response:
+@router.get("/roles", summary="The workspace's roles by number, with how many there are")
+async def list_roles(
+    request: Request,
+    q: str | None = Query(None, max_length=MAX_Q, description="part of a key or name"),
+    limit: int = Query(roles.ROLE_PAGE, ge=1, le=roles.MAX_ROLE_PAGE),
+    offset: int = Query(0, ge=0, le=INT64),
+) -> Response:
     async with read(request) as (conn, p):
-        found = await roles.list_roles(conn, p)
-    return json_response({"data": [render.role(r) for r in found]})
+        page = await roles.list_roles(conn, p, q=q, limit=limit, offset=offset)
+    return json_response({"data": [render.role(r) for r in page.roles], "total": page.total})
 
 
 @router.post("/roles", status_code=201, summary="Create a custom role")

@@ -11,6 +11,7 @@ from crm.api.native import render
 from crm.api.native.deps import read, write
 from crm.api.native.schemas import PermissionCheckIn, UserIn, UserPatch
 from crm.core.auth import users
+from crm.core.auth.conditions import MAX_Q
 from crm.core.storable import INT64
 
 router = APIRouter(tags=["users"])
@@ -20,7 +21,7 @@ USER = "/users/{user}"
 @router.get("/users", summary="The workspace's users by number, with how many there are")
 async def list_users(
     request: Request,
-    q: str | None = Query(None, max_length=users.MAX_Q, description="part of a name or email"),
+    q: str | None = Query(None, max_length=MAX_Q, description="part of a name or email"),
     limit: int = Query(users.USER_PAGE, ge=1, le=users.MAX_USER_PAGE),
     offset: int = Query(0, ge=0, le=INT64),
 ) -> Response:

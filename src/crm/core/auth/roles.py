@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth import service
+from crm.core.auth.conditions import Column, matching, order, search
 from crm.core.auth.principal import PERMISSION, Principal
 from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.metadata.repository import hold_for_change
 from crm.core.metadata.validation import check_label
+from crm.core.paging import check_limit, check_offset
 from crm.db.jsonsql import KEY
 from crm.db.schema import api_keys, roles, users
 
@@ -54,6 +56,9 @@ FALLBACK_ROLE = "agent"
 #: The most permissions one role holds, or one request asks about.
 MAX_PERMISSIONS = 100
 MAX_DESCRIPTION = 1000
+#: Roles on a page of the list unless the caller asks for fewer or more (up to the most).
+ROLE_PAGE = 100
+MAX_ROLE_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,21 @@ class Role:
     permissions: tuple[str, ...]
     is_system: bool
     created_at: datetime
+
+
+class RolePage(NamedTuple):
+    roles: list[Role]
+    total: int
+
+
+#: What a list of roles filters and sorts on.
+COLUMNS = {
+    "number": Column(roles.c.number, "whole"),
+    "key": Column(roles.c.key, "text"),
+    "name": Column(roles.c.name, "text"),
+    "description": Column(roles.c.description, "text"),
+    "created_at": Column(roles.c.created_at, "moment"),
+}
 
 
 def _role(row: Any) -> Role:
@@ -150,15 +170,34 @@ def _where(principal: Principal, ref: str) -> sa.ColumnElement[bool] | None:
     return sa.and_(roles.c.workspace_id == principal.workspace_id, named)
 
 
-async def list_roles(conn: AsyncConnection, principal: Principal) -> list[Role]:
-    """The workspace's roles, by number."""
+async def list_roles(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    q: Any = None,
+    conditions: Any = (),
+    sort: Any = "number",
+    direction: Any = "asc",
+    limit: int = ROLE_PAGE,
+    offset: Any = 0,
+) -> RolePage:
+    """A page of the workspace's roles and how many there are. ``q`` finds them by a part
+    of their key or name, in any case; ``conditions`` (see :mod:`crm.core.auth.conditions`)
+    and ``sort`` name the keys of ``COLUMNS``."""
     principal.require_scope("role", "list")
+    check_limit(limit, MAX_ROLE_PAGE)
+    check_offset(offset)
+    where = [roles.c.workspace_id == principal.workspace_id, *matching(COLUMNS, conditions)]
+    found = search(q, (roles.c.key, roles.c.name))
+    if found is not None:
+        where.append(found)
+    ordered = order(COLUMNS, sort, direction, roles.c.number)
     rows = await conn.execute(
-        sa.select(roles)
-        .where(roles.c.workspace_id == principal.workspace_id)
-        .order_by(roles.c.number)
+        sa.select(roles).where(*where).order_by(*ordered).limit(limit).offset(offset)
     )
-    return [_role(row) for row in rows]
+    page = [_role(row) for row in rows]
+    total = await conn.execute(sa.select(sa.func.count()).select_from(roles).where(*where))
+    return RolePage(page, int(total.scalar_one()))
 
 
 async def _find(conn: AsyncConnection, principal: Principal, ref: str) -> Role:

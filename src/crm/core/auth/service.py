@@ -24,6 +24,7 @@ from crm.core.errors import (
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.repository import bump_version, hold_for_change
+from crm.core.storable import INT64
 from crm.db.engine import database_key
 from crm.db.schema import api_keys, roles, users, workspaces
 
@@ -161,19 +162,25 @@ async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
     )
 
 
+def names_a_role(ref: Any) -> bool:
+    """Whether ``ref`` may name a role: its key (text) or its number (a whole number)."""
+    return isinstance(ref, str) or (type(ref) is int and 0 < ref <= INT64)
+
+
 async def find_role(
-    conn: AsyncConnection, workspace_id: int, key: str, *, granted_by: Principal | None = None
+    conn: AsyncConnection, workspace_id: int, key: str | int, *, granted_by: Principal | None = None
 ) -> Any:
-    """The id and permissions of the workspace's role keyed ``key``; a 422 naming ``role``
-    otherwise.
+    """The id, key and permissions of the workspace's role keyed ``key`` (or numbered, for
+    an int); a 422 naming ``role`` otherwise.
 
     With ``granted_by``, the caller must hold every permission of the role: nobody hands
     out more than they have.
     """
+    named = roles.c.number == key if isinstance(key, int) else roles.c.key == key
     found = (
         await conn.execute(
-            sa.select(roles.c.id, roles.c.permissions).where(
-                roles.c.workspace_id == workspace_id, roles.c.key == key
+            sa.select(roles.c.id, roles.c.key, roles.c.permissions).where(
+                roles.c.workspace_id == workspace_id, named
             )
         )
     ).first()
@@ -267,10 +274,11 @@ async def create_user(
     conn: AsyncConnection,
     workspace_id: int,
     *,
-    email: Any,
+    email: Any = None,
     name: Any = None,
     role: Any = "agent",
     password: Any = None,
+    active: Any = True,
     actor: Principal | None = None,
     username: Any = None,
     first_name: Any = None,
@@ -281,8 +289,9 @@ async def create_user(
 ) -> dict[str, Any]:
     """Create a user with a profile: the email and the username are unique within the
     workspace, the username in any case. Without a name, the user is called by its first
-    and last names; without a username, by its email's local part (made unique). Answers
-    the stored row (but the password's hash) and ``role``.
+    and last names; without a username, by its email's local part (made unique). ``role``
+    is a role's key or number. Answers the stored row (but the password's hash) and
+    ``role``, the role's key.
     """
     optional = {
         "name": name,
@@ -301,9 +310,11 @@ async def create_user(
     except ValidationFailed as exc:
         errors = exc.field_errors
     if name is None and not any(isinstance(n, str) and n.strip() for n in (first_name, last_name)):
-        errors.append(FieldError("name", "is required unless first_name or last_name is given"))
-    if not isinstance(role, str):
-        errors.append(FieldError("role", "must be a role's key"))
+        errors.append(FieldError("name", "is required unless a first or last name is given"))
+    if not names_a_role(role):
+        errors.append(FieldError("role", "must be a role's key or number"))
+    if not isinstance(active, bool):
+        errors.append(FieldError("active", "must be true or false"))
     if errors:
         raise ValidationFailed.of(errors)
     values.setdefault("name", full_name(values.get("first_name"), values.get("last_name")))
@@ -321,10 +332,10 @@ async def create_user(
         )
     ).all()
     if any(row.email == address for row in taken):
-        raise Conflict(f"A user with email {address} already exists")
+        raise taken_value("email", address)
     usernames = {row.username for row in taken}
     if wanted is not None and wanted in usernames:
-        raise Conflict(f"A user with username {wanted} already exists")
+        raise taken_value("username", wanted)
     values["username"] = free_username(base, usernames)
     found = await find_role(conn, workspace_id, role, granted_by=actor)
     secret = values.pop("password", None)
@@ -338,7 +349,7 @@ async def create_user(
                 number=next_number(users, workspace_id),
                 password_hash=hash_password(secret) if secret else None,
                 role_id=found.id,
-                active=True,
+                active=active,
                 created_at=utcnow(),
                 **values,
             )
@@ -347,9 +358,21 @@ async def create_user(
     ).one()
     await bump_version(conn, workspace_id)
     await append_event(
-        conn, workspace_id, "user.created", actor=actor, payload={"user": str(uid), "role": role}
+        conn,
+        workspace_id,
+        "user.created",
+        actor=actor,
+        payload={"user": str(uid), "role": found.key, "active": active},
     )
-    return {**row._asdict(), "role": role}
+    return {**row._asdict(), "role": found.key}
+
+
+def taken_value(which: str, value: str) -> Conflict:
+    """The conflict of an email or username another user of the workspace has."""
+    return Conflict(
+        f"A user with {which} {value} already exists",
+        [FieldError(which, "another user has it", "duplicate").as_dict()],
+    )
 
 
 async def create_api_key(

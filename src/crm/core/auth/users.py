@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core.auth import service
+from crm.core.auth.conditions import Column, matching, order, search
 from crm.core.auth.credentials import hash_password
 from crm.core.auth.principal import Principal, covers
 from crm.core.auth.profiles import PROFILE_FIELDS, check_profile, full_name
@@ -31,14 +32,12 @@ from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, Va
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid
 from crm.core.metadata.repository import bump_version, hold_for_change
-from crm.core.paging import check_limit
-from crm.core.storable import INT64
+from crm.core.paging import check_limit, check_offset
 from crm.db.schema import api_keys, object_types, records, roles, users
 
 #: Users on a page of the list unless the caller asks for fewer or more (up to the most).
 USER_PAGE = 100
 MAX_USER_PAGE = 500
-MAX_Q = 200
 OWNER = "owner"
 
 
@@ -55,7 +54,10 @@ class User:
     position: str | None
     timezone: str | None
     locale: str | None
+    #: The role's key, number and name.
     role: str
+    role_number: int
+    role_name: str
     active: bool
     created_at: datetime
     #: What the user's role grants.
@@ -67,9 +69,35 @@ class UserPage(NamedTuple):
     total: int
 
 
+_JOINED = users.join(roles, roles.c.id == users.c.role_id)
 _SELECT = sa.select(
-    users, roles.c.key.label("role_key"), roles.c.permissions.label("role_permissions")
-).join(roles, roles.c.id == users.c.role_id)
+    users,
+    roles.c.key.label("role_key"),
+    roles.c.number.label("role_number"),
+    roles.c.name.label("role_name"),
+    roles.c.permissions.label("role_permissions"),
+).select_from(_JOINED)
+#: What a list of users filters and sorts on: the role by its key or its number.
+COLUMNS = {
+    "number": Column(users.c.number, "whole"),
+    **{
+        name: Column(users.c[name], "text")
+        for name in (
+            "email",
+            "username",
+            "name",
+            "first_name",
+            "last_name",
+            "position",
+            "timezone",
+            "locale",
+        )
+    },
+    "role": Column(roles.c.key, "text"),
+    "role_number": Column(roles.c.number, "whole"),
+    "active": Column(users.c.active, "flag"),
+    "created_at": Column(users.c.created_at, "moment"),
+}
 
 
 def _user(row: Any) -> User:
@@ -86,6 +114,8 @@ def _user(row: Any) -> User:
         timezone=row.timezone,
         locale=row.locale,
         role=row.role_key,
+        role_number=row.role_number,
+        role_name=row.role_name,
         active=row.active,
         created_at=row.created_at,
         permissions=tuple(row.role_permissions),
@@ -124,31 +154,33 @@ async def list_users(
     principal: Principal,
     *,
     q: Any = None,
+    conditions: Any = (),
+    sort: Any = "number",
+    direction: Any = "asc",
     limit: int = USER_PAGE,
     offset: Any = 0,
 ) -> UserPage:
-    """A page of the workspace's users (not deleted) by number, and how many there are;
-    ``q`` finds them by a part of their name, email or username, in any case."""
+    """A page of the workspace's users (not deleted) and how many there are. ``q`` finds
+    them by a part of their name, email or username, in any case; ``conditions`` (see
+    :mod:`crm.core.auth.conditions`) and ``sort`` name the keys of ``COLUMNS``."""
     principal.require_scope("user", "list")
     check_limit(limit, MAX_USER_PAGE)
-    if type(offset) is not int or not 0 <= offset <= INT64:
-        raise ValidationFailed.of([FieldError("offset", "must be a whole number from 0")])
-    where = [_live(principal)]
-    if q is not None:
-        if not isinstance(q, str) or len(q) > MAX_Q or "\x00" in q:
-            raise ValidationFailed.of([FieldError("q", f"must be a string of at most {MAX_Q}")])
-        if q.strip():
-            needle = q.strip().lower()
-            columns = (users.c.name, users.c.email, users.c.username)
-            where.append(
-                sa.or_(*(sa.func.lower(c).contains(needle, autoescape=True) for c in columns))
-            )
-    rows = await conn.execute(
-        _SELECT.where(*where).order_by(users.c.number, users.c.id).limit(limit).offset(offset)
-    )
+    check_offset(offset)
+    where = [_live(principal), *matching(COLUMNS, conditions)]
+    found = search(q, (users.c.name, users.c.email, users.c.username))
+    if found is not None:
+        where.append(found)
+    ordered = order(COLUMNS, sort, direction, users.c.number, users.c.id)
+    rows = await conn.execute(_SELECT.where(*where).order_by(*ordered).limit(limit).offset(offset))
     page = [_user(row) for row in rows]
-    total = await conn.execute(sa.select(sa.func.count()).select_from(users).where(*where))
+    total = await conn.execute(sa.select(sa.func.count()).select_from(_JOINED).where(*where))
     return UserPage(page, int(total.scalar_one()))
+
+
+async def own_user(conn: AsyncConnection, principal: Principal) -> User:
+    """The caller's own user; like ``/me``, it needs no scope."""
+    row = (await conn.execute(_SELECT.where(users.c.id == principal.user_id))).one()
+    return _user(row)
 
 
 async def get_user(conn: AsyncConnection, principal: Principal, ref: Any) -> User:
@@ -208,10 +240,10 @@ def _check_update(spec: dict[str, Any]) -> dict[str, Any]:
         else:
             errors.append(FieldError("active", "must be true or false"))
     if "role" in spec:
-        if isinstance(spec["role"], str):
+        if service.names_a_role(spec["role"]):
             values["role"] = spec["role"]
         else:
-            errors.append(FieldError("role", "must be a role's key"))
+            errors.append(FieldError("role", "must be a role's key or number"))
     if errors:
         raise ValidationFailed.of(errors)
     return values
@@ -219,7 +251,7 @@ def _check_update(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def update_user(conn: AsyncConnection, principal: Principal, ref: Any, **spec: Any) -> User:
     """Change a user's profile (``PROFILE_FIELDS``; ``null`` clears an optional one),
-    ``role`` or ``active``.
+    ``role`` (its key or number) or ``active``.
 
     A new first or last name renames the user unless ``name`` is given too. Email and
     username stay unique (409). A new role must be one the caller holds; the user's keys
@@ -229,13 +261,15 @@ async def update_user(conn: AsyncConnection, principal: Principal, ref: Any, **s
     user = await _to_change(conn, principal, ref, "update")
     values = _check_update(spec)
     role = None
-    if values.get("role", user.role) != user.role:
-        role = await service.find_role(
-            conn, principal.workspace_id, values["role"], granted_by=principal
+    if "role" in values:
+        found = await service.find_role(
+            conn, principal.workspace_id, values.pop("role"), granted_by=principal
         )
+        role = found if found.key != user.role else None
+    role_key = user.role if role is None else role.key
     if values.get("active") is False and user.id == principal.user_id:
         raise Conflict("You cannot deactivate yourself")
-    if values.get("role", user.role) != OWNER or not values.get("active", user.active):
+    if role_key != OWNER or not values.get("active", user.active):
         await _keep_an_owner(conn, principal, user)
     if "name" not in values and ("first_name" in values or "last_name" in values):
         derived = full_name(
@@ -244,11 +278,11 @@ async def update_user(conn: AsyncConnection, principal: Principal, ref: Any, **s
         if derived:
             values["name"] = derived
     await _check_unique(conn, principal, user, values)
-    stored = {k: v for k, v in values.items() if k not in ("role", "password")}
+    stored = {k: v for k, v in values.items() if k != "password"}
     changes = {k: [getattr(user, k), v] for k, v in stored.items() if getattr(user, k) != v}
     row = {k: stored[k] for k in changes}
     if role is not None:
-        changes["role"] = [user.role, values["role"]]
+        changes["role"] = [user.role, role.key]
         row["role_id"] = role.id
     if "password" in values:
         row["password_hash"] = hash_password(values["password"])
@@ -291,7 +325,7 @@ async def _check_unique(
     )
     for row in taken:
         which = "email" if row.email == values.get("email") else "username"
-        raise Conflict(f"A user with {which} {values[which]} already exists")
+        raise service.taken_value(which, values[which])
 
 
 async def _cap_keys(conn: AsyncConnection, user: User, permissions: list[str], role_id: int) -> int:

@@ -148,7 +148,8 @@ class Date(FieldType):
             raise FieldValueError("must be an ISO 8601 date (YYYY-MM-DD)") from None
 
 
-def _parse_datetime(text: str) -> datetime:
+def parse_datetime(text: str) -> datetime:
+    """An ISO 8601 datetime in UTC, one without an offset read as UTC; ValueError otherwise."""
     parsed = datetime.fromisoformat(text.replace("z", "Z"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -170,7 +171,7 @@ class DateTime(FieldType):
         if not isinstance(value, str):
             raise FieldValueError("must be an ISO 8601 datetime")
         try:
-            return format_datetime(_parse_datetime(value.strip()))
+            return format_datetime(parse_datetime(value.strip()))
         except (ValueError, OverflowError):
             raise FieldValueError("must be an ISO 8601 datetime") from None
 
