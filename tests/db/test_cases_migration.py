@@ -6,16 +6,10 @@ moves, and the tables of replies, templates and reminders come and go."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.auth.service import principal_for_user
@@ -26,22 +20,6 @@ from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
 from crm.db.migrate import alembic_config, upgrade
 from crm.db.schema import fields, object_types, workspaces
-from tests.conftest import _pg_admin
-
-
-@pytest.fixture
-async def fresh(tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the suite's kind, dropped at the end."""
-    base = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base or base.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    name = f"crm_migration_{secrets.token_hex(4)}"
-    await _pg_admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _task_fields(conn: AsyncConnection, workspace_id: int) -> dict[str, Any]:
@@ -65,9 +43,11 @@ async def _tables(engine: AsyncEngine) -> set[str]:
         return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
 
 
-async def test_the_task_fields_go_and_come_back_with_migration_0018(fresh: str) -> None:
-    await asyncio.to_thread(upgrade, fresh)
-    engine = make_engine(fresh)
+async def test_the_task_fields_go_and_come_back_with_migration_0018(
+    spare_database_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade, spare_database_url)
+    engine = make_engine(spare_database_url)
     new = {"category": (10, "select", True), "completed_by": (11, "user", True)}
     try:
         async with transaction(engine, write=True) as conn:
@@ -83,7 +63,7 @@ async def test_the_task_fields_go_and_come_back_with_migration_0018(fresh: str) 
             before = await _version(conn, acme)
         assert {"case_replies", "reply_templates", "task_reminders"} <= await _tables(engine)
 
-        await asyncio.to_thread(command.downgrade, alembic_config(fresh), "0017")
+        await asyncio.to_thread(command.downgrade, alembic_config(spare_database_url), "0017")
         assert not {"case_replies", "reply_templates", "task_reminders"} & await _tables(engine)
         async with transaction(engine, write=True) as conn:
             assert await _task_fields(conn, acme) == {
@@ -98,7 +78,7 @@ async def test_the_task_fields_go_and_come_back_with_migration_0018(fresh: str) 
             spec = {"key": "category", "label": "Kind", "type": "text"}
             await create_field(conn, other, "task", spec)
 
-        await asyncio.to_thread(upgrade, fresh)
+        await asyncio.to_thread(upgrade, spare_database_url)
         assert {"case_replies", "reply_templates", "task_reminders"} <= await _tables(engine)
         async with transaction(engine, write=False) as conn:
             assert await _task_fields(conn, acme) == seeded

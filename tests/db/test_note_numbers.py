@@ -5,15 +5,9 @@ database."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from crm.core.auth.service import principal_for_user
 from crm.core.lists.service import create_list
@@ -23,29 +17,13 @@ from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
 from crm.db.migrate import alembic_config, upgrade
 from crm.db.schema import notes
-from tests.conftest import _pg_admin
-
-
-@pytest.fixture
-async def url(tmp_path: Path) -> AsyncIterator[str]:
-    """A database of the test's own, on the suite's kind of database, not yet migrated."""
-    base = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base or base.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    name = f"crm_migration_{secrets.token_hex(4)}"
-    await _pg_admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_the_migration_numbers_stored_notes_per_workspace_in_the_order_they_were_made(
-    url: str,
+    spare_database_url: str,
 ) -> None:
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
+    await asyncio.to_thread(upgrade, spare_database_url)
+    engine = make_engine(spare_database_url)
     try:
         async with transaction(engine, write=True) as conn:
             owners = []
@@ -64,8 +42,8 @@ async def test_the_migration_numbers_stored_notes_per_workspace_in_the_order_the
             await create_list(conn, acme, object="contact", name="VIP")
             # A deleted note keeps its number, as it keeps its id.
             await delete_note(conn, acme, "contact", bob.id, str(gone.uuid))
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0014")
-        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(command.downgrade, alembic_config(spare_database_url), "0014")
+        await asyncio.to_thread(upgrade, spare_database_url)
         async with transaction(engine, write=False) as conn:
             rows = await conn.execute(
                 sa.select(notes.c.workspace_id, notes.c.body, notes.c.number).order_by(notes.c.id)

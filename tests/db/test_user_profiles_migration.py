@@ -5,15 +5,10 @@ marking a user deleted, even in SQL, refuses its keys at once."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from crm.core.auth import users
 from crm.core.auth.service import (
@@ -28,29 +23,13 @@ from crm.core.ids import uuid7
 from crm.core.workspaces.service import create_workspace
 from crm.db.engine import make_engine, transaction
 from crm.db.migrate import alembic_config, upgrade
-from tests.conftest import _pg_admin
-
-
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the suite's kind (SQLite unless ``CRM_TEST_DATABASE_URL``)."""
-    base = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base or base.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    name = f"crm_test_{secrets.token_hex(4)}"
-    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_stored_users_and_roles_are_numbered_and_named_by_the_migration(
-    fresh_url: str,
+    spare_database_url: str,
 ) -> None:
-    await asyncio.to_thread(upgrade, fresh_url)
-    engine = make_engine(fresh_url)
+    await asyncio.to_thread(upgrade, spare_database_url)
+    engine = make_engine(spare_database_url)
     try:
         async with transaction(engine, write=True) as conn:
             acme = await create_workspace(conn, name="Acme")
@@ -60,7 +39,7 @@ async def test_stored_users_and_roles_are_numbered_and_named_by_the_migration(
                 await create_user(conn, acme_id, email=email, name="U")
             await create_user(conn, globex["workspace"].id, email="ann@x.io", name="U")
             await create_role(conn, acme_id, key="seller", name="Seller", permissions=[])
-        await asyncio.to_thread(command.downgrade, alembic_config(fresh_url), "0016")
+        await asyncio.to_thread(command.downgrade, alembic_config(spare_database_url), "0016")
         async with transaction(engine, write=True) as conn:
             # A user stored before the migration, whose local part another user has.
             insert = sa.text(
@@ -69,7 +48,7 @@ async def test_stored_users_and_roles_are_numbered_and_named_by_the_migration(
                 "active, created_at FROM users WHERE email = 'bob@x.io'"
             ).bindparams(sa.bindparam("uuid", type_=sa.Uuid))
             await conn.execute(insert, {"uuid": uuid7()})
-        await asyncio.to_thread(upgrade, fresh_url)
+        await asyncio.to_thread(upgrade, spare_database_url)
         async with transaction(engine, write=True) as conn:
             owner = await principal_for_user(conn, acme["owner"]["id"])
             page = await users.list_users(conn, owner)

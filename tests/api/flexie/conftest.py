@@ -70,3 +70,17 @@ async def add_users(ws: Workspace, count: int) -> None:
     """Give the workspace ``count`` more users, numbered after its owner."""
     for i in range(count):
         await ws.add_key(role="agent", email=f"user{i}@acme.test")
+
+
+async def make_table(
+    client: httpx.AsyncClient, ws: Workspace, table: str, *extra: dict[str, Any]
+) -> None:
+    """A custom object type keyed ``table`` with a text ``name`` and the ``extra`` fields,
+    made through the native API."""
+    fields = [{"key": "name", "label": "Name", "type": "text"}, *extra]
+    made = await client.post(
+        "/api/v1/objects",
+        json={"key": table, "label": table.title(), "fields": fields, "display_fields": ["name"]},
+        headers=ws.auth,
+    )
+    assert made.status_code == 201, made.text

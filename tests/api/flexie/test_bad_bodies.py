@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tests.api.flexie.conftest import FX, fx_error, key, new
+from tests.api.flexie.conftest import FX, fx_error, key, make_table, new
 from tests.conftest import Workspace
 
 #: What each path parameter is filled with: things the fixture makes.
@@ -18,16 +18,7 @@ BODIES = [b"{", b"[1, 2]", b'"text"', b"12", b"\xff\xfe"]
 
 @pytest.fixture
 async def stocked(client: httpx.AsyncClient, ws: Workspace) -> Workspace:
-    made = await client.post(
-        "/api/v1/objects",
-        json={
-            "key": "renewal",
-            "label": "Renewal",
-            "fields": [{"key": "name", "label": "Name", "type": "text"}],
-        },
-        headers=ws.auth,
-    )
-    assert made.status_code == 201, made.text
+    await make_table(client, ws, "renewal")
     for path, body in (
         ("contacts", {"first_name": "A"}),
         ("cases", {"title": "T"}),

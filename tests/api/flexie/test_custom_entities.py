@@ -5,32 +5,20 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.flexie.conftest import FX, fx_error, key, new
+from tests.api.flexie.conftest import FX, fx_error, key, make_table, new
 from tests.conftest import Workspace
 
 
 @pytest.fixture
 async def table(client: httpx.AsyncClient, ws: Workspace) -> str:
-    made = await client.post(
-        "/api/v1/objects",
-        json={
-            "key": "your_table",
-            "label": "Renewal",
-            "fields": [
-                {"key": "name", "label": "Name", "type": "text", "required": True},
-                {
-                    "key": "status",
-                    "label": "Status",
-                    "type": "select",
-                    "options": {"choices": ["open", "won", "lost"]},
-                },
-                {"key": "amount", "label": "Amount", "type": "currency"},
-            ],
-            "display_fields": ["name"],
-        },
-        headers=ws.auth,
+    status = {"choices": ["open", "won", "lost"]}
+    await make_table(
+        client,
+        ws,
+        "your_table",
+        {"key": "status", "label": "Status", "type": "select", "options": status},
+        {"key": "amount", "label": "Amount", "type": "currency"},
     )
-    assert made.status_code == 201, made.text
     return "your_table"
 
 

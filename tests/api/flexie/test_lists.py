@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.flexie.conftest import FX, fx_error, key, new
+from tests.api.flexie.conftest import FX, fx_error, key, make_table, new
 from tests.conftest import Workspace
 
 
@@ -105,16 +105,7 @@ async def test_scope_and_reach(client: httpx.AsyncClient, vip: Workspace) -> Non
 
 
 async def test_custom_entity_lists(client: httpx.AsyncClient, ws: Workspace) -> None:
-    made = await client.post(
-        "/api/v1/objects",
-        json={
-            "key": "renewal",
-            "label": "Renewal",
-            "fields": [{"key": "name", "label": "Name", "type": "text"}],
-        },
-        headers=ws.auth,
-    )
-    assert made.status_code == 201, made.text
+    await make_table(client, ws, "renewal")
     await new(client, ws, "ce/renewal", {"name": "R"})
     await make_list(client, ws, "Due", "renewal")
     added = await client.post(f"{FX}/ce/renewal/lists/1/add/1", headers=key(ws))
