@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from crm.core.metadata.validation import label_for_key
 from crm.db.types import BigId, UTCDateTime
 
 revision: str = "0016"
@@ -56,7 +55,7 @@ def _backfill(table: sa.Table) -> None:
             "uuid": uuid.uuid4(),
             "object_type_id": object_id,
             "key": key,
-            "label": label_for_key(key),
+            "label": _label(key),
             "position": position,
             "created_at": now,
         }
@@ -65,6 +64,13 @@ def _backfill(table: sa.Table) -> None:
     ]
     if rows:
         op.bulk_insert(table, rows)
+
+
+def _label(key: str) -> str:
+    """A label made from a key, as the application makes one in this revision:
+    ``"contact_info"`` gives ``Contact info``."""
+    words = " ".join(key.replace("_", " ").split())
+    return words[:1].upper() + words[1:]
 
 
 def upgrade() -> None:
