@@ -155,3 +155,20 @@ async def test_owner_filter_takes_user_ids(client: httpx.AsyncClient, ws: Worksp
     assert _names(both) == ["Owners", "Agents"]
     bad = await client.post(f"{FX}/contacts", json=flt("owner_id", "eq", 7), headers=key(ws))
     fx_error(bad, 400, "filters[0].value.input")
+
+
+async def test_related_records_filter_by_id(client: httpx.AsyncClient, ws: Workspace) -> None:
+    for name in ("Zeta", "Acme"):
+        await new(client, ws, "accounts", {"name": name})
+    for name, company in (("D1", 2), ("D2", 1), ("D3", 2)):
+        await new(client, ws, "deals", {"name": name, "company": company})
+
+    async def deals(body: dict[str, Any]) -> list[str]:
+        answer = await client.post(f"{FX}/deals", json=body, headers=key(ws))
+        assert answer.status_code == 200, answer.text
+        return [d["name"] for d in answer.json()["deals"]]
+
+    assert await deals(flt("company", "eq", 2)) == ["D1", "D3"]
+    assert await deals(flt("company", "in", [1, 9])) == ["D2"]
+    assert await deals(flt("company", "eq", 9)) == []
+    assert await deals(flt("company", "neq", 2)) == ["D2"]

@@ -23,7 +23,7 @@ from crm.api.flexie.filters import LIST_BODY, LIST_QUERY, filter_names, list_req
 from crm.api.flexie.render import note, relation_values
 from crm.api.flexie.render import records as records_shown
 from crm.api.flexie.transport import read, write
-from crm.api.flexie.values import client_names, core_values
+from crm.api.flexie.values import client_names, core_values, related_by_number
 from crm.core.auth.principal import Principal
 from crm.core.errors import NotFound
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
@@ -142,6 +142,7 @@ class Serve:
         async with read(request) as (conn, p):
             meta, obj = await self.object(conn, p, request)
             query = listing(meta, obj, *await list_request(request, body))
+            await related_by_number(conn, p, obj, query)
             with renamed(filter_names(query)):
                 page = await records.find_records(conn, p, obj.key, query)
             shown = await self.shown(conn, p, meta, page.records)

@@ -13,6 +13,7 @@ from crm.core.auth.principal import Principal
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.metadata.model import ObjectMeta, UserMeta, WorkspaceMeta
 from crm.core.records.lookup import uuids_by_number
+from crm.core.records.model import RecordQuery
 
 _STAGE_KEYS = ("pipeline_id", "stage_id")
 
@@ -113,3 +114,24 @@ async def core_values(
     if errors:
         raise ValidationFailed.of(errors)
     return fields, owner
+
+
+#: What a related record's id that names no record becomes in a filter: no record's UUID.
+NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+async def related_by_number(
+    conn: AsyncConnection, p: Principal, obj: ObjectMeta, query: RecordQuery
+) -> None:
+    """Give the conditions of ``query`` on relation fields the UUIDs of the records their
+    ids name (in place); an id that names no record matches nothing."""
+    conditions = query.filter["and"] if query.filter else []
+    for condition in conditions:
+        f = obj.fields.get(condition.get("field", ""))
+        if f is None or f.type != "relation" or "value" not in condition:
+            continue
+        given = condition["value"]
+        numbers = [n for n in (given if isinstance(given, list) else [given]) if _whole(n)]
+        found = await uuids_by_number(conn, p, f.options["object"], numbers)
+        named = [found.get(n, NOBODY) if _whole(n) else n for n in numbers] or given
+        condition["value"] = named if isinstance(given, list) else named[0]
