@@ -1098,3 +1098,24 @@ async def test_filters_on_system_attributes(client: httpx.AsyncClient, ws: Works
     )
     assert_error(bad, 422, "validation_failed")
     assert detail_fields(bad) == ["filter.value"]
+
+
+async def test_records_show_their_number_in_the_workspace(
+    client: httpx.AsyncClient, ws: Workspace, other_ws: Workspace
+) -> None:
+    path = "/api/v1/objects/contact/records"
+    await client.post(path, json={"fields": {"first_name": "Theirs"}}, headers=other_ws.auth)
+    numbers = []
+    for name in ("A", "B"):
+        made = await client.post(path, json={"fields": {"first_name": name}}, headers=ws.auth)
+        numbers.append(made.json()["number"])
+    assert numbers == [1, 2]
+    found = await client.post(
+        f"{path}/search",
+        json={
+            "filter": {"field": "number", "op": "gte", "value": 2},
+            "sort": [{"field": "number"}],
+        },
+        headers=ws.auth,
+    )
+    assert [r["fields"]["first_name"] for r in found.json()["data"]] == ["B"]

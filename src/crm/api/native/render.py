@@ -69,6 +69,7 @@ def role(r: Role) -> dict[str, Any]:
 def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:
     return {
         "id": str(r.uuid),
+        "number": r.number,
         "object": r.object.key,
         "display_name": r.display_name,
         "fields": render_fields(meta, r.object, r.data),

@@ -126,6 +126,7 @@ def for_workspace(base: dict[str, Any], meta: WorkspaceMeta) -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "id": {"type": "string", "format": "uuid"},
+                "number": {"type": "integer", "description": "Its number in the workspace"},
                 "object": {"type": "string", "enum": [obj.key]},
                 "display_name": {"type": "string"},
                 "fields": {"$ref": f"#/components/schemas/{name}Changes"},
