@@ -202,6 +202,9 @@ async def test_another_types_number_is_not_found(client: httpx.AsyncClient, ws: 
         ({"owner_id": 99}, "owner_id"),
         ({"owner_id": "1"}, "owner_id"),
         ({"first_name": ["a"]}, "first_name"),
+        ({"first_name": 7}, "first_name"),
+        ({"email": False}, "email"),
+        ({"status": 1}, "status"),
     ],
 )
 async def test_bad_values_name_the_field(

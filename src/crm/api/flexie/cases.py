@@ -59,7 +59,7 @@ async def _reply(request: Request) -> Response:
     return json_response({"reply": reply(meta, made)}, 201)
 
 
-for _path in ("/cases/replies/{identifier}", "/cases/{id}/replies"):
+for _path in ("/cases/replies/{identifier}", "/cases/{id:int}/replies"):
     _query = parameters(_path, ("start", "limit"))
     router.add_api_route(_path, _replies, methods=["GET"], openapi_extra=_query)
     router.add_api_route(

@@ -50,14 +50,15 @@ _BODY_KEYS = {"filters", "start", "limit", "orderBy", "orderByDir", "search"}
 FILTER_TYPES = {*TYPES.values(), "string", "int", "float", "bool"}
 #: The query parameters of a list, and the body of a filtered one, for the OpenAPI document.
 LIST_QUERY = ("search", "start", "limit", "orderBy", "orderByDir")
+#: An attribute left out or given as null takes its default.
 LIST_BODY = json_body(
     {
-        "filters": {"type": "array", "items": {"type": "object"}},
-        "start": {"type": "integer", "minimum": 0},
-        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-        "orderBy": {"type": "string"},
-        "orderByDir": {"type": "string", "enum": ["ASC", "DESC", "asc", "desc"]},
-        "search": {"type": "string"},
+        "filters": {"type": ["array", "null"], "items": {"type": "object"}},
+        "start": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_START},
+        "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_LIMIT},
+        "orderBy": {"type": ["string", "null"]},
+        "orderByDir": {"enum": ["ASC", "DESC", "asc", "desc", None]},
+        "search": {"type": ["string", "null"]},
     }
 )
 
@@ -69,7 +70,8 @@ def _bad(field: str, message: str) -> ValidationFailed:
 def count(value: Any, name: str, default: int, top: int, low: int) -> int:
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    digits = value.strip().removeprefix("-") if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) < 19:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
         raise _bad(name, f"must be a whole number from {low} to {top}")

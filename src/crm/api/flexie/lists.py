@@ -57,10 +57,10 @@ class _Lists:
 
     def routes(self) -> None:
         self.add("GET", self.one_base + "/list/lists", self.every, _QUERY)
-        self.add("GET", self.one_base + "/{id}/lists", self.of_record)
+        self.add("GET", self.one_base + "/{id:int}/lists", self.of_record)
         self.add("GET", self.lists_base, self.every, _QUERY)
-        self.add("POST", self.lists_base + "/{id}/add/{entityId}", self.put_on)
-        self.add("POST", self.lists_base + "/{id}/remove/{entityId}", self.take_off)
+        self.add("POST", self.lists_base + "/{id:int}/add/{entityId:int}", self.put_on)
+        self.add("POST", self.lists_base + "/{id:int}/remove/{entityId:int}", self.take_off)
 
     async def every(self, request: Request) -> Response:
         given = request.query_params

@@ -39,9 +39,9 @@ def _spec(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post(
-    "/notes/{entityType}/{entityId}",
+    "/notes/{entityType}/{entityId:int}",
     status_code=201,
-    openapi_extra={**_BODY, **parameters("/notes/{entityType}/{entityId}")},
+    openapi_extra={**_BODY, **parameters("/notes/{entityType}/{entityId:int}")},
 )
 async def create_note(request: Request) -> Response:
     """Add a note to a record of any type (``contact``, ``account``, ``deal``, a custom
@@ -56,7 +56,7 @@ async def create_note(request: Request) -> Response:
     return json_response({"note": note(meta, made)}, 201)
 
 
-@router.get("/notes/{id}", openapi_extra=parameters("/notes/{id}"))
+@router.get("/notes/{id:int}", openapi_extra=parameters("/notes/{id}"))
 async def get_note(request: Request) -> Response:
     async with read(request) as (conn, p):
         found = await notes.get_note(conn, p, number(request.path_params["id"]))
@@ -64,7 +64,7 @@ async def get_note(request: Request) -> Response:
     return json_response({"note": note(meta, found)})
 
 
-@router.put("/notes/{id}", openapi_extra={**_BODY, **parameters("/notes/{id}")})
+@router.put("/notes/{id:int}", openapi_extra={**_BODY, **parameters("/notes/{id}")})
 async def update_note(request: Request) -> Response:
     async with write(request) as (conn, p):
         body = await json_object(request, set(NAMES))
@@ -78,7 +78,7 @@ async def update_note(request: Request) -> Response:
     return json_response({"note": note(meta, changed)})
 
 
-@router.delete("/notes/{id}", status_code=204, openapi_extra=parameters("/notes/{id}"))
+@router.delete("/notes/{id:int}", status_code=204, openapi_extra=parameters("/notes/{id}"))
 async def delete_note(request: Request) -> Response:
     async with write(request) as (conn, p):
         found = await notes.get_note(conn, p, number(request.path_params["id"]))

@@ -55,7 +55,7 @@ def parameters(path: str, query: tuple[str, ...] = ()) -> dict[str, Any]:
             "required": True,
             "schema": {"type": "string"} if name == "tableName" else {"type": "integer"},
         }
-        for name in re.findall(r"{(\w+)}", path)
+        for name in re.findall(r"{(\w+)(?::\w+)?}", path)
     ]
     found += [
         {"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query
@@ -132,11 +132,11 @@ class Serve:
             self.add("PUT", "/edit", self.edit_matching, body=free)
             self.add("GET", "/list/fields", self.fields)
             self.add("GET", "/list/fields/categories", self.categories)
-        self.add("GET", "/{id}", self.get)
-        self.add("PUT", "/{id}", self.update, body=free)
-        self.add("DELETE", "/{id}", self.delete, status=204)
+        self.add("GET", "/{id:int}", self.get)
+        self.add("PUT", "/{id:int}", self.update, body=free)
+        self.add("DELETE", "/{id:int}", self.delete, status=204)
         if whole:
-            self.add("GET", "/{id}/notes", self.notes)
+            self.add("GET", "/{id:int}/notes", self.notes)
 
     async def _page(self, request: Request, body: bool) -> Response:
         async with read(request) as (conn, p):

@@ -15,7 +15,7 @@ from crm.api.flexie.transport import read
 from crm.core.auth import roles
 
 router = APIRouter()
-ONE = "/roles/{id}"
+ONE = "/roles/{id:int}"
 #: What a list of roles filters and sorts on. Roles keep no time of their last change:
 #: ``date_modified`` is the time they were added.
 ALIASES = {

@@ -97,13 +97,13 @@ async def categories(request: Request) -> Response:
     return json_response({"total": len(shown), "categories": shown})
 
 
-@router.post("/tasks/{id}/complete", openapi_extra=parameters("/tasks/{id}/complete"))
+@router.post("/tasks/{id:int}/complete", openapi_extra=parameters("/tasks/{id}/complete"))
 async def complete(request: Request) -> Response:
     """Mark the task completed, by the caller, now."""
     return await _done(request, True)
 
 
-@router.post("/tasks/{id}/incomplete", openapi_extra=parameters("/tasks/{id}/incomplete"))
+@router.post("/tasks/{id:int}/incomplete", openapi_extra=parameters("/tasks/{id}/incomplete"))
 async def incomplete(request: Request) -> Response:
     """Mark the task not completed."""
     return await _done(request, False)

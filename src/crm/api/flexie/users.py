@@ -26,7 +26,7 @@ from crm.core.auth import users
 from crm.core.errors import FieldError, ValidationFailed
 
 router = APIRouter()
-ONE = "/users/{id}"
+ONE = "/users/{id:int}"
 #: Flexie's name of each attribute of a user a client sends, and the core's.
 NAMES = {
     "username": "username",
@@ -61,11 +61,11 @@ ALIASES = {
 }
 _TEXT = {"type": ["string", "null"]}
 _BODY = {
-    "username": {"type": "string"},
+    "username": _TEXT,
     "firstName": _TEXT,
     "lastName": _TEXT,
     "email": {"type": "string", "format": "email"},
-    "password": {"type": "string", "minLength": 8},
+    "password": {"type": ["string", "null"], "minLength": 8},
     "position": _TEXT,
     "timezone": _TEXT,
     "locale": _TEXT,

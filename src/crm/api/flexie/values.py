@@ -16,6 +16,9 @@ from crm.core.records.lookup import uuids_by_number
 from crm.core.records.model import RecordQuery
 
 _STAGE_KEYS = ("pipeline_id", "stage_id")
+#: Field types whose values a JSON client sends as strings: anything else is a wrong type
+#: (the core, which also reads forms and CSV files, would take a number's digits).
+TEXTUAL = frozenset({"text", "long_text", "email", "phone", "url", "select"})
 
 
 def _whole(value: Any) -> bool:
@@ -88,6 +91,8 @@ async def core_values(
         f = field_named(obj, name)
         if f is None:
             errors.append(unknown(obj, name))
+        elif f.type in TEXTUAL and value is not None and not isinstance(value, str):
+            errors.append(FieldError(name, "must be text"))
         elif f.type == "relation" and _whole(value):
             related[f.options["object"]].append((name, f.key, value))
         elif f.type == "user" and _whole(value):
