@@ -105,3 +105,23 @@ async def test_the_pool_of_direct_reads_closes_when_the_app_stops(
         assert not pool.is_closing()
     assert pool.is_closing()
     assert direct._own.pool is None
+
+
+async def test_an_engine_derived_with_options_shares_the_pool_its_disposal_closes(
+    database_url: str,
+) -> None:
+    """A worker runs on ``engine.execution_options(...)``: its direct reads must use the
+    engine's own pool, which closes with the engine, not one of their own that nothing
+    closes."""
+    engine = make_engine(database_url)
+    derived = Direct(engine.execution_options(crm_offload=True))
+    try:
+        async with derived.reading() as read:
+            await read.first(_MODE)
+        assert derived._own is Direct(engine)._own
+        assert derived._own is not None
+        pool = derived._own.pool
+        assert pool is not None
+    finally:
+        await engine.dispose()
+    assert pool.is_closing()

@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.engine.base import OptionEngine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
@@ -207,11 +208,21 @@ async def _keep(conn: asyncpg.Connection) -> None:
 _own_pools: weakref.WeakKeyDictionary[sa.Engine, _OwnPool] = weakref.WeakKeyDictionary()
 
 
+def _root(sync_engine: sa.Engine) -> sa.Engine:
+    """The engine an engine derived with ``execution_options`` stands for: derived ones
+    share its connections, so they share its pool of direct reads, which its disposal
+    closes (a pool per derived engine would be closed by nothing)."""
+    while isinstance(sync_engine, OptionEngine):
+        sync_engine = sync_engine._proxied
+    return sync_engine
+
+
 def _own_pool(engine: AsyncEngine) -> _OwnPool:
-    found = _own_pools.get(engine.sync_engine)
+    root = _root(engine.sync_engine)
+    found = _own_pools.get(root)
     if found is None:
-        found = _own_pools[engine.sync_engine] = _OwnPool(engine)
-        sa.event.listen(engine.sync_engine, "engine_disposed", _close_with_engine)
+        found = _own_pools[root] = _OwnPool(engine)
+        sa.event.listen(root, "engine_disposed", _close_with_engine)
     return found
 
 
