@@ -28,7 +28,7 @@ def _whole(value: Any) -> bool:
 def user_by_number(meta: WorkspaceMeta, number: Any) -> UserMeta | None:
     if not _whole(number):
         return None
-    return next((u for u in meta.users.values() if u.number == number), None)
+    return meta.users_by_number.get(number)
 
 
 def client_names(meta: WorkspaceMeta, obj: ObjectMeta) -> dict[str, str]:

@@ -187,12 +187,14 @@ class WorkspaceMeta:
     objects_by_id: dict[int, ObjectMeta] = field(init=False)
     users_by_uuid: dict[str, UserMeta] = field(init=False)
     users_by_email: dict[str, UserMeta] = field(init=False)
+    users_by_number: dict[int, UserMeta] = field(init=False)
     pipelines_by_uuid: dict[str, PipelineMeta] = field(init=False)
 
     def __post_init__(self) -> None:
         self.objects_by_id = {o.id: o for o in self.objects.values()}
         self.users_by_uuid = {str(u.uuid): u for u in self.users.values()}
         self.users_by_email = {u.email: u for u in self.users.values()}
+        self.users_by_number = {u.number: u for u in self.users.values() if u.number is not None}
         self.pipelines_by_uuid = {str(p.uuid): p for p in self.pipelines.values()}
 
     def object(self, key: str) -> ObjectMeta:
