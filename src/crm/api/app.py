@@ -18,7 +18,8 @@ from crm.api import flexie, flownally, leadflip
 from crm.api.common import problems
 from crm.api.common.face import mount
 from crm.api.common.hot import HotRoutes
-from crm.api.common.http import BodyLimit, JsonByDefault, bearer, json_response, unit
+from crm.api.common.http import JsonByDefault, bearer, json_response, unit
+from crm.api.common.limits import BodyLimit
 from crm.api.common.openapi import complete, document
 from crm.api.common.throttle import Throttle
 from crm.api.flexie import errors as flexie_errors
@@ -166,9 +167,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         BodyLimit(
             JsonByDefault(HotRoutes(app, hot, lambda: app.state.direct)),
             settings.max_body_bytes,
-            render_error,
             upload_limit=settings.max_import_bytes,
-            is_upload=lambda path: path.endswith(("/import", "/imports")),
         ),
         settings,
         render_error,

@@ -167,7 +167,7 @@ async def test_batch_refusals(client: httpx.AsyncClient, ws: Workspace, solar: E
             {"batch": ["The batch field must be a list."]},
         ),
         ({"entity": "solar_lead", "batch": "A,B"}, {"batch": ["The batch field must be a list."]}),
-        ({"entity": "solar_lead"}, {"batch": ["The batch field must be a list."]}),
+        ({"entity": "solar_lead"}, {"batch": ["The batch field is required."]}),
         (
             {"entity": "solar_lead", "batch": []},
             {"batch": ["The batch field must hold 1 to 10000 items."]},

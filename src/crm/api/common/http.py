@@ -7,7 +7,7 @@ of writes that are durable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -146,65 +146,6 @@ async def send_early(
 UPLOAD_SLACK = 64 * 1024
 
 
-class BodyLimit:
-    """ASGI middleware: answer 413 when a request body exceeds ``limit`` bytes.
-
-    A declared Content-Length is checked before anything is read; a chunked body is read
-    up to the limit and then handed on, so an oversized upload never reaches a handler.
-    Uploads (paths ``is_upload`` picks) may be as large as ``upload_limit`` and are handed
-    on as they stream in: their handlers store them as they come and count as they go.
-    """
-
-    def __init__(
-        self,
-        app: Any,
-        limit: int,
-        render: Callable[[str, int, str], bytes],
-        *,
-        upload_limit: int = 0,
-        is_upload: Callable[[str], bool] = lambda path: False,
-    ) -> None:
-        self.app, self.limit, self.render = app, limit, render
-        self.upload_limit, self.is_upload = upload_limit, is_upload
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        upload = scope["method"] == "POST" and self.is_upload(scope["path"])
-        limit = self.upload_limit + UPLOAD_SLACK if upload else self.limit
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None or upload:
-            if length is not None and length.isdigit() and int(length) > limit:
-                await self._refuse(scope, send, limit)
-                return
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        seen = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            seen += len(chunks[-1])
-            if seen > self.limit:
-                await self._refuse(scope, send, self.limit)
-                return
-            if not message.get("more_body", False):
-                break
-        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
-
-        async def replayed() -> Any:
-            return replay.pop() if replay else await receive()
-
-        await self.app(scope, replayed, send)
-
-    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
-        body = self.render(scope["path"], 413, f"The request body exceeds {limit} bytes")
-        await send_early(send, 413, body)
-
-
 class JsonByDefault:
     """ASGI middleware: a body sent without a Content-Type is read as JSON.
 
@@ -219,5 +160,5 @@ class JsonByDefault:
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
             headers = scope["headers"]
             if not any(name == b"content-type" for name, _ in headers):
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+                scope["headers"] = [*headers, (b"content-type", b"application/json")]
         await self.app(scope, receive, send)

@@ -20,7 +20,16 @@ from starlette.responses import Response
 
 from crm.api.common.http import json_response
 
-__all__ = ["ERRORS", "WRITE_ERRORS", "complete", "document", "json_body", "serve_document", "words"]
+__all__ = [
+    "ERRORS",
+    "WRITE_ERRORS",
+    "complete",
+    "document",
+    "json_body",
+    "request_body",
+    "serve_document",
+    "words",
+]
 
 #: What each error status means, the same on every face.
 _MEANINGS = {
@@ -88,6 +97,12 @@ def json_body(
         "required": list(required),
         "additionalProperties": free_form,
     }
+    return request_body(schema, forms=forms)
+
+
+def request_body(schema: dict[str, Any], *, forms: bool = False) -> dict[str, Any]:
+    """The ``openapi_extra`` of an operation reading a body of ``schema`` (``forms``: also
+    URL-encoded or as multipart form data)."""
     media = ["application/json"]
     if forms:
         media += ["application/x-www-form-urlencoded", "multipart/form-data"]

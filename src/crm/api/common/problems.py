@@ -52,6 +52,11 @@ CODES = MappingProxyType(
 HTTP_MESSAGES = MappingProxyType({404: "No such endpoint", 405: "Method not allowed"})
 
 
+class Refusal(HTTPException):
+    """An error raised where only the framework's errors pass through (while a body is
+    read), answered with its own message rather than the face's word for its status."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One error answer before a face gives it its shape."""
@@ -167,7 +172,9 @@ def install(app: FastAPI, shape: ErrorShape) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         status = exc.status_code
-        message = shape.http_messages.get(status, str(exc.detail))
+        message = str(exc.detail)
+        if not isinstance(exc, Refusal):
+            message = shape.http_messages.get(status, message)
         return shape.respond(
             Problem(status, CODES.get(status, "error"), message, [], error_headers(request, exc))
         )

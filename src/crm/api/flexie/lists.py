@@ -8,17 +8,16 @@ on the list already, or removing one that is not, changes nothing and succeeds.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.entities import RouteTable
 from crm.api.common.http import json_response
 from crm.api.flexie.entities import CUSTOM, STANDARD, Kind, object_of
 from crm.api.flexie.filters import MAX_START, count
-from crm.api.flexie.records import number, parameters
+from crm.api.flexie.records import number
 from crm.api.flexie.render import static_list
 from crm.api.flexie.transport import read, write
 from crm.core.auth.principal import Principal
@@ -33,11 +32,12 @@ router = APIRouter()
 _QUERY = ("search", "start", "limit")
 
 
-class _Lists:
+class _Lists(RouteTable):
     """The list routes of one record type: ``one_base`` holds a record's (``/contacts``),
     ``lists_base`` the type's lists (``/contact/lists``)."""
 
     def __init__(self, one_base: str, lists_base: str, kind: Kind) -> None:
+        super().__init__(router)
         self.one_base, self.lists_base, self.kind = one_base, lists_base, kind
 
     async def object(
@@ -46,19 +46,10 @@ class _Lists:
         meta = await metadata_for(conn, p)
         return meta, object_of(meta, self.kind, request.path_params.get("tableName"))
 
-    def add(self, method: str, path: str, handler: Any, query: tuple[str, ...] = ()) -> None:
-        router.add_api_route(
-            path,
-            handler,
-            methods=[method],
-            openapi_extra=parameters(path, query) or None,
-            name=f"{method.lower()} {path}",
-        )
-
     def routes(self) -> None:
-        self.add("GET", self.one_base + "/list/lists", self.every, _QUERY)
+        self.add("GET", self.one_base + "/list/lists", self.every, query=_QUERY)
         self.add("GET", self.one_base + "/{id:int}/lists", self.of_record)
-        self.add("GET", self.lists_base, self.every, _QUERY)
+        self.add("GET", self.lists_base, self.every, query=_QUERY)
         self.add("POST", self.lists_base + "/{id:int}/add/{entityId:int}", self.put_on)
         self.add("POST", self.lists_base + "/{id:int}/remove/{entityId:int}", self.take_off)
 

@@ -56,7 +56,7 @@ async def create_note(request: Request) -> Response:
     return json_response({"note": note(meta, made)}, 201)
 
 
-@router.get("/notes/{id:int}", openapi_extra=parameters("/notes/{id}"))
+@router.get("/notes/{id:int}", openapi_extra=parameters("/notes/{id:int}"))
 async def get_note(request: Request) -> Response:
     async with read(request) as (conn, p):
         found = await notes.get_note(conn, p, number(request.path_params["id"]))
@@ -64,7 +64,7 @@ async def get_note(request: Request) -> Response:
     return json_response({"note": note(meta, found)})
 
 
-@router.put("/notes/{id:int}", openapi_extra={**_BODY, **parameters("/notes/{id}")})
+@router.put("/notes/{id:int}", openapi_extra={**_BODY, **parameters("/notes/{id:int}")})
 async def update_note(request: Request) -> Response:
     async with write(request) as (conn, p):
         body = await json_object(request, set(NAMES))
@@ -78,7 +78,7 @@ async def update_note(request: Request) -> Response:
     return json_response({"note": note(meta, changed)})
 
 
-@router.delete("/notes/{id:int}", status_code=204, openapi_extra=parameters("/notes/{id}"))
+@router.delete("/notes/{id:int}", status_code=204, openapi_extra=parameters("/notes/{id:int}"))
 async def delete_note(request: Request) -> Response:
     async with write(request) as (conn, p):
         found = await notes.get_note(conn, p, number(request.path_params["id"]))

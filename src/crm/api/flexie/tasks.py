@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.entities import Context, Values
 from crm.api.common.http import json_response
 from crm.api.flexie.entities import Kind, entity_object
-from crm.api.flexie.records import Serve, number, parameters
-from crm.api.flexie.transport import read, write
+from crm.api.flexie.records import Serve, parameters
+from crm.api.flexie.transport import read
 from crm.core.auth.principal import Principal
 from crm.core.errors import CRMError, FieldError, ValidationFailed
 from crm.core.ids import parse_integer
-from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
-from crm.core.metadata.service import metadata_for
+from crm.core.metadata.model import WorkspaceMeta
 from crm.core.records.lookup import uuids_by_number
 from crm.core.records.model import Record
 from crm.core.tasks import service as tasks
@@ -34,27 +34,16 @@ _TYPE, _ID = "association_type", "association_id"
 
 
 class _Tasks(Serve):
-    async def values(
-        self,
-        conn: AsyncConnection,
-        p: Principal,
-        meta: WorkspaceMeta,
-        obj: ObjectMeta,
-        body: dict[str, Any],
-        *,
-        creating: bool = False,
-    ) -> tuple[dict[str, Any], str | None]:
+    async def values(self, at: Context, body: dict[str, Any], *, creating: bool) -> Values:
         """As for any record, once the association names a record the caller can see."""
         body = dict(body)
         kind, ref = body.get(_TYPE), body.get(_ID)
         if kind is not None or ref is not None:
-            body[_TYPE], body[_ID] = await _association(conn, p, meta, kind, ref)
-        return await super().values(conn, p, meta, obj, body, creating=creating)
+            body[_TYPE], body[_ID] = await _association(at.conn, at.p, at.meta, kind, ref)
+        return await super().values(at, body, creating=creating)
 
-    async def shown(
-        self, conn: AsyncConnection, p: Principal, meta: WorkspaceMeta, found: list[Record]
-    ) -> list[dict[str, Any]]:
-        out = await super().shown(conn, p, meta, found)
+    async def shown(self, at: Context, found: list[Record]) -> list[dict[str, Any]]:
+        out = await super().shown(at, found)
         for task in out:
             task[_ID] = parse_integer(task.get(_ID))
         return out
@@ -80,12 +69,10 @@ _SERVED = _Tasks("/tasks", TASKS, router)
 
 
 async def _done(request: Request, done: bool) -> Response:
-    async with write(request) as (conn, p):
+    async with _SERVED.unit(request, write=True) as at:
         change = tasks.complete_task if done else tasks.reopen_task
-        task = await change(conn, p, number(request.path_params["id"]))
-        meta = await metadata_for(conn, p)
-        (shown,) = await _SERVED.shown(conn, p, meta, [task])
-    return json_response({"task": shown})
+        task = await change(at.conn, at.p, _SERVED.ref(request))
+        return await _SERVED.answer(at, task)
 
 
 @router.get("/tasks/list/categories")
@@ -97,13 +84,13 @@ async def categories(request: Request) -> Response:
     return json_response({"total": len(shown), "categories": shown})
 
 
-@router.post("/tasks/{id:int}/complete", openapi_extra=parameters("/tasks/{id}/complete"))
+@router.post("/tasks/{id:int}/complete", openapi_extra=parameters("/tasks/{id:int}/complete"))
 async def complete(request: Request) -> Response:
     """Mark the task completed, by the caller, now."""
     return await _done(request, True)
 
 
-@router.post("/tasks/{id:int}/incomplete", openapi_extra=parameters("/tasks/{id}/incomplete"))
+@router.post("/tasks/{id:int}/incomplete", openapi_extra=parameters("/tasks/{id:int}/incomplete"))
 async def incomplete(request: Request) -> Response:
     """Mark the task not completed."""
     return await _done(request, False)

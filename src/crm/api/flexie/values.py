@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.api.common.entities import Values
 from crm.api.flexie.fields import ALIASES, READ_ONLY, field_named, pipelines, unknown
 from crm.core.auth.principal import Principal
 from crm.core.errors import FieldError, ValidationFailed
@@ -71,7 +72,7 @@ async def core_values(
     body: dict[str, Any],
     *,
     creating: bool = False,
-) -> tuple[dict[str, Any], str | None]:
+) -> Values:
     """The core's ``fields`` and owner reference for a body; 400 naming each unknown alias,
     user, stage or related record. A new record of an object with a pipeline starts in its
     first pipeline's first stage unless the body says otherwise."""
@@ -118,7 +119,7 @@ async def core_values(
                 errors.append(FieldError(name, f"no {target} with id {number}"))
     if errors:
         raise ValidationFailed.of(errors)
-    return fields, owner
+    return Values(fields, owner)
 
 
 #: What a related record's id that names no record becomes in a filter: no record's UUID.

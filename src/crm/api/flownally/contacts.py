@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncConnection
+from fastapi import APIRouter
+from pydantic import Field, WithJsonSchema
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import FaceBody, checked, documented, parsed
+from crm.api.common.entities import Context, EntityRoutes, Listing, QueryParameter, Values
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body
 from crm.api.common.problems import renamed
+from crm.api.common.transport import json_object
 from crm.api.flownally import render
 from crm.api.flownally.ids import core_id
-from crm.api.flownally.transport import object_body, read, write
-from crm.core.auth.principal import Principal
+from crm.api.flownally.transport import BEARER
 from crm.core.errors import FieldError, NotFound, ValidationFailed
 from crm.core.identities import service as identities
 from crm.core.metadata.model import ObjectMeta
-from crm.core.metadata.service import metadata_for
 from crm.core.records import service as records
-from crm.core.records.model import Record, RecordQuery
+from crm.core.records.model import Page, Record, RecordQuery
 from crm.core.tags import service as tags
 
 router = APIRouter()
@@ -34,34 +35,61 @@ ORDERS = {
 }
 #: Core names of what a list request's parameters became, for error details.
 LIST_PARAMS = {"cursor": "pageToken", "q": "search", "limit": "pageSize"}
-_TEXT = {"type": ["string", "null"]}
-#: A contact's changes as the document describes them: every attribute optional.
-_CHANGES = {
-    "name": _TEXT,
-    "customFields": {"type": ["object", "null"], "additionalProperties": _TEXT},
-}
-#: A new contact: its changes and a phone, which also becomes its WhatsApp identity.
-_CONTACT = {**_CHANGES, "phone": {**_TEXT, "description": "E.164, e.g. +48123456789"}}
+MAX_PAGE_SIZE = 500
+#: The list's query parameters (``tagIds`` and ``channels`` repeated, bracketed or
+#: comma-separated; ``customFields`` as JSON or ``customFields[id]=value`` pairs).
+LIST_QUERY: tuple[QueryParameter, ...] = (
+    "pageToken",
+    ("pageSize", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50}),
+    "search",
+    ("archived", {"type": "boolean", "default": False}),
+    "createdAfter",
+    "createdBefore",
+    ("orderBy", {"enum": list(ORDERS), "default": "createdAt"}),
+    ("orderDirection", {"enum": ["asc", "desc"], "default": "desc"}),
+    ("tagIds", {"type": "array", "items": {"type": "string"}}),
+    ("channels", {"type": "array", "items": {"enum": list(identities.CHANNELS)}}),
+    "customFields",
+)
+#: A custom field's value: text, a number or a yes/no, or null to clear it (the field's
+#: type decides what it takes).
+FieldValue = Annotated[Any, WithJsonSchema({"type": ["string", "number", "boolean", "null"]})]
+
+#: A phone number, read by the identity rules so that a number sent bare (``48123...``)
+#: is told what form it must take.
+Phone = Annotated[
+    Any,
+    WithJsonSchema({"type": ["string", "null"], "description": "E.164, e.g. +48123456789"}),
+]
+
+
+class ContactChanges(FaceBody):
+    """A contact's changes as the document describes them: every attribute optional."""
+
+    name: str | None = None
+    custom_fields: dict[str, FieldValue] | None = Field(None, alias="customFields")
+
+
+class NewContact(ContactChanges):
+    """A new contact: its changes and a phone, which also becomes its WhatsApp identity."""
+
+    phone: Phone = None
+
+
+class FieldValueIn(FaceBody):
+    """One custom field's value; an empty string clears it."""
+
+    value: FieldValue
 
 
 def contact_ref(text: str) -> str:
     return core_id("con", text, "Contact")
 
 
-async def _render(conn: AsyncConnection, p: Principal, found: list[Record]) -> list[dict[str, Any]]:
-    """Contacts with their identities and tags, loaded for the whole page at once."""
-    meta = await metadata_for(conn, p)
-    reached = await identities.identities_of(conn, p, found)
-    labels = await tags.tags_of(conn, p, found)
-    return [render.contact(p, meta, r, reached[r.id], labels[r.id]) for r in found]
-
-
-def _name_fields(name: Any) -> dict[str, Any]:
+def _name_fields(name: str | None) -> dict[str, Any]:
     """A full name as first and last name: the last word is the last name."""
     if name is None:
         return {}
-    if not isinstance(name, str):
-        raise ValidationFailed.of([FieldError("name", "must be a string")])
     first, _, last = " ".join(name.split()).rpartition(" ")
     return {"first_name": first or last or None, "last_name": last if first else None}
 
@@ -76,14 +104,11 @@ def _phone(value: Any) -> str:
         ) from None
 
 
-def _custom_fields(obj: ObjectMeta, given: Any) -> dict[str, Any]:
-    if given is None:
-        return {}
-    if not isinstance(given, dict):
-        raise ValidationFailed.of([FieldError("customFields", "must be an object")])
+def _custom_fields(obj: ObjectMeta, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Custom field values by the core's keys; 422 naming each field that is none."""
     out: dict[str, Any] = {}
     errors = []
-    for ref, value in given.items():
+    for ref, value in (given or {}).items():
         f = render.field_for(obj, ref)
         if f is None:
             errors.append(FieldError(f"customFields.{ref}", "no such custom field", "unknown"))
@@ -117,170 +142,157 @@ def _custom_filter(request: Request, obj: ObjectMeta) -> list[dict[str, Any]]:
     return [{"field": k, "op": "eq", "value": v} for k, v in _custom_fields(obj, given).items()]
 
 
-@router.get("/contacts")
-async def list_contacts(
-    request: Request,
-    pageToken: str | None = None,
-    pageSize: int = Query(50, ge=1, le=500),
-    search: str | None = None,
-    archived: bool | None = None,
-    createdAfter: str | None = None,
-    createdBefore: str | None = None,
-    orderBy: str = Query("createdAt", pattern="^(createdAt|updatedAt|name)$"),
-    orderDirection: str = Query("desc", pattern="^(asc|desc)$"),
-) -> Response:
-    """Contacts in the caller's scope, filtered, in pages."""
-    async with read(request) as (conn, p):
-        obj = (await metadata_for(conn, p)).object(CONTACT)
-        conditions = _custom_filter(request, obj)
+def _one_of(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.query_params.get(name, default)
+    if value not in allowed:
+        raise ValidationFailed.of([FieldError(name, "must be one of " + ", ".join(allowed))])
+    return value
+
+
+def _page_size(request: Request) -> int:
+    raw = request.query_params.get("pageSize", "50")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ValidationFailed.of([FieldError("pageSize", f"must be 1 to {MAX_PAGE_SIZE}")])
+    return int(raw)
+
+
+def _archived(request: Request) -> bool:
+    raw = request.query_params.get("archived", "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationFailed.of([FieldError("archived", "must be true or false")])
+    return raw in ("true", "1")
+
+
+class Contacts(EntityRoutes):
+    """The contact object as Flownally serves it: ids with a ``con_`` prefix, a name in one
+    attribute, custom fields by their own ids, a phone that is a WhatsApp identity."""
+
+    def __init__(self) -> None:
+        super().__init__(router, "/contacts", BEARER, CONTACT)
+
+    def ref(self, request: Request) -> str:
+        return contact_ref(request.path_params["contact_id"])
+
+    async def body(self, request: Request, *, creating: bool) -> dict[str, Any]:
+        model = NewContact if creating else ContactChanges
+        return checked(model, await json_object(request)).model_dump(exclude_unset=True)
+
+    async def values(self, at: Context, body: dict[str, Any], *, creating: bool) -> Values:
+        custom = _custom_fields(at.obj, body.get("custom_fields"))
+        return Values({**custom, **_name_fields(body.get("name"))})
+
+    async def shown(self, at: Context, found: list[Record]) -> list[dict[str, Any]]:
+        """Contacts with their identities and tags, loaded for the whole page at once."""
+        reached = await identities.identities_of(at.conn, at.p, found)
+        labels = await tags.tags_of(at.conn, at.p, found)
+        return [render.contact(at.p, at.meta, r, reached[r.id], labels[r.id]) for r in found]
+
+    async def make(self, at: Context, body: dict[str, Any]) -> Record:
+        """A new contact; a phone number in E.164 becomes its WhatsApp identity."""
+        phone = body.get("phone")
+        if phone is None:
+            return await super().make(at, body)
+        asked = await self.values(at, body, creating=True)
+        address = _phone(phone)
+        made, _ = await identities.create_with_identity(
+            at.conn,
+            at.p,
+            CONTACT,
+            fields={"phone": address, **asked.fields},
+            channel="whatsapp",
+            address=address,
+        )
+        return made
+
+    async def listing(self, at: Context, request: Request) -> Listing:
+        """Contacts in the caller's scope, filtered by tags, channels, custom field values
+        and creation time, in pages by cursor."""
+        conditions = _custom_filter(request, at.obj)
         tag_ids = [core_id("tag", t, "Tag") for t in _query_list(request, "tagIds")]
         for tag_id in tag_ids:
-            await tags.get_tag(conn, p, tag_id)  # an unknown tag is a 404, not an empty page
+            await tags.get_tag(at.conn, at.p, tag_id)  # an unknown tag is a 404, not an empty page
         if tag_ids:
             conditions.append({"field": "tags", "op": "in", "value": tag_ids})
         channels = _query_list(request, "channels")
         unknown = [c for c in channels if c not in identities.CHANNELS]
         if unknown:
+            listed = ", ".join(identities.CHANNELS)
             raise ValidationFailed.of(
-                [
-                    FieldError(
-                        "channels", f"no channel {c!r}; channels: " + ", ".join(identities.CHANNELS)
-                    )
-                    for c in unknown
-                ]
+                [FieldError("channels", f"no channel {c!r}; channels: {listed}") for c in unknown]
             )
         if channels:
             conditions.append({"field": "channels", "op": "in", "value": channels})
         names = dict(LIST_PARAMS)
-        for param, op, value in (
-            ("createdAfter", "gte", createdAfter),
-            ("createdBefore", "lt", createdBefore),
-        ):
+        for param, op in (("createdAfter", "gte"), ("createdBefore", "lt")):
+            value = request.query_params.get(param)
             if value:
                 names[f"filter.and[{len(conditions)}].value"] = param
                 conditions.append({"field": "created_at", "op": op, "value": value})
+        order = _one_of(request, "orderBy", tuple(ORDERS), "createdAt")
+        direction = _one_of(request, "orderDirection", ("asc", "desc"), "desc")
         query = RecordQuery(
             filter={"and": conditions} if conditions else None,
-            sort=[{"field": f, "direction": orderDirection} for f in ORDERS[orderBy]],
-            limit=pageSize,
-            cursor=pageToken,
-            q=search,
+            sort=[{"field": f, "direction": direction} for f in ORDERS[order]],
+            limit=_page_size(request),
+            cursor=request.query_params.get("pageToken"),
+            q=request.query_params.get("search"),
             q_links=True,
-            archived="only" if archived else "exclude",
+            archived="only" if _archived(request) else "exclude",
         )
-        with renamed(names):
-            page = await records.find_records(conn, p, CONTACT, query)
-        shown = await _render(conn, p, page.records)
-    return json_response({"contacts": shown, "nextPageToken": page.next_cursor})
+        return Listing(query, names)
+
+    def page(self, page: Page, shown: list[dict[str, Any]]) -> Response:
+        return json_response({"contacts": shown, "nextPageToken": page.next_cursor})
+
+    async def count(self, request: Request) -> Response:
+        """How many contacts the caller may see, archived or not (no other filter)."""
+        async with self.unit(request) as at:
+            query = RecordQuery(archived="only" if _archived(request) else "exclude")
+            total = await records.count_records(at.conn, at.p, CONTACT, query)
+        return json_response({"totalSize": total})
+
+    async def set_value(self, request: Request) -> Response:
+        """Set one custom field value; an empty string clears it."""
+        async with self.unit(request, write=True) as at:
+            given = await parsed(request, FieldValueIn)
+            f = render.field_for(at.obj, request.path_params["field_id"])
+            if f is None:
+                raise NotFound("Custom field not found")
+            with renamed({f.key: "value"}):
+                await records.update_record(
+                    at.conn, at.p, CONTACT, self.ref(request), fields={f.key: given.value or None}
+                )
+        return Response(status_code=204)
+
+    async def _tagged(self, request: Request, tagged: bool) -> Response:
+        async with self.unit(request, write=True) as at:
+            change = tags.tag_record if tagged else tags.untag_record
+            tag = core_id("tag", request.path_params["tag_id"], "Tag")
+            await change(at.conn, at.p, CONTACT, self.ref(request), tag)
+        return Response(status_code=204)
+
+    async def add_tag(self, request: Request) -> Response:
+        return await self._tagged(request, True)
+
+    async def remove_tag(self, request: Request) -> Response:
+        return await self._tagged(request, False)
 
 
-@router.post("/contacts", status_code=201, openapi_extra=json_body(_CONTACT))
-async def create_contact(request: Request) -> Response:
-    """A new contact; a phone number in E.164 becomes its WhatsApp identity."""
-    async with write(request) as (conn, p):
-        body = await object_body(request, {"name", "phone", "customFields"})
-        obj = (await metadata_for(conn, p)).object(CONTACT)
-        fields = {**_custom_fields(obj, body.get("customFields")), **_name_fields(body.get("name"))}
-        phone = body.get("phone")
-        if phone is None:
-            made = await records.create_record(conn, p, CONTACT, fields=fields)
-        else:
-            address = _phone(phone)
-            fields.setdefault("phone", address)
-            made, _ = await identities.create_with_identity(
-                conn, p, CONTACT, fields=fields, channel="whatsapp", address=address
-            )
-        (shown,) = await _render(conn, p, [made])
-    return json_response(shown, 201)
-
-
-@router.get("/contacts/count")
-async def count_contacts(request: Request, archived: bool = False) -> Response:
-    """How many contacts the caller may see, archived or not (no other filter)."""
-    async with read(request) as (conn, p):
-        query = RecordQuery(archived="only" if archived else "exclude")
-        total = await records.count_records(conn, p, CONTACT, query)
-    return json_response({"totalSize": total})
-
-
-@router.get("/contacts/{contact_id}")
-async def get_contact(contact_id: str, request: Request) -> Response:
-    async with read(request) as (conn, p):
-        found = await records.get_record(conn, p, CONTACT, contact_ref(contact_id))
-        (shown,) = await _render(conn, p, [found])
-    return json_response(shown)
-
-
-@router.patch("/contacts/{contact_id}", openapi_extra=json_body(_CHANGES))
-async def update_contact(contact_id: str, request: Request) -> Response:
-    """Change the name and/or custom fields; what the body leaves out stays."""
-    async with write(request) as (conn, p):
-        body = await object_body(request, {"name", "customFields"})
-        obj = (await metadata_for(conn, p)).object(CONTACT)
-        fields = {**_custom_fields(obj, body.get("customFields")), **_name_fields(body.get("name"))}
-        changed = await records.update_record(
-            conn, p, CONTACT, contact_ref(contact_id), fields=fields
-        )
-        (shown,) = await _render(conn, p, [changed])
-    return json_response(shown)
-
-
-@router.delete("/contacts/{contact_id}", status_code=204)
-async def delete_contact(contact_id: str, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        await records.delete_record(conn, p, CONTACT, contact_ref(contact_id))
-    return Response(status_code=204)
-
-
-@router.post("/contacts/{contact_id}/archive", status_code=204)
-async def archive_contact(contact_id: str, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        await records.set_archived(conn, p, CONTACT, contact_ref(contact_id), archived=True)
-    return Response(status_code=204)
-
-
-@router.post("/contacts/{contact_id}/unarchive", status_code=204)
-async def unarchive_contact(contact_id: str, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        await records.set_archived(conn, p, CONTACT, contact_ref(contact_id), archived=False)
-    return Response(status_code=204)
-
-
-@router.put(
-    "/contacts/{contact_id}/custom-fields/{field_id}",
-    status_code=204,
-    openapi_extra=json_body({"value": {"type": "string"}}, required=["value"]),
+CONTACTS = Contacts()
+CONTACTS.add("GET", "", CONTACTS.list, query=LIST_QUERY)
+CONTACTS.add("POST", "", CONTACTS.create, status=201, body=documented(NewContact))
+CONTACTS.add("GET", "/count", CONTACTS.count, query=LIST_QUERY[3:4])
+CONTACTS.add("GET", "/{contact_id}", CONTACTS.get)
+CONTACTS.add("PATCH", "/{contact_id}", CONTACTS.update, body=documented(ContactChanges))
+CONTACTS.add("DELETE", "/{contact_id}", CONTACTS.delete, status=204)
+CONTACTS.add("POST", "/{contact_id}/archive", CONTACTS.archive, status=204)
+CONTACTS.add("POST", "/{contact_id}/unarchive", CONTACTS.unarchive, status=204)
+CONTACTS.add(
+    "PUT",
+    "/{contact_id}/custom-fields/{field_id}",
+    CONTACTS.set_value,
+    status=204,
+    body=documented(FieldValueIn),
 )
-async def set_field_value(contact_id: str, field_id: str, request: Request) -> Response:
-    """Set one custom field value; an empty string clears it."""
-    async with write(request) as (conn, p):
-        body = await object_body(request, {"value"})
-        if "value" not in body:
-            raise ValidationFailed.of([FieldError("value", "is required", "required")])
-        obj = (await metadata_for(conn, p)).object(CONTACT)
-        f = render.field_for(obj, field_id)
-        if f is None:
-            raise NotFound("Custom field not found")
-        with renamed({f.key: "value"}):
-            await records.update_record(
-                conn, p, CONTACT, contact_ref(contact_id), fields={f.key: body["value"] or None}
-            )
-    return Response(status_code=204)
-
-
-@router.post("/contacts/{contact_id}/tags/{tag_id}", status_code=204)
-async def add_tag(contact_id: str, tag_id: str, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        await tags.tag_record(
-            conn, p, CONTACT, contact_ref(contact_id), core_id("tag", tag_id, "Tag")
-        )
-    return Response(status_code=204)
-
-
-@router.delete("/contacts/{contact_id}/tags/{tag_id}", status_code=204)
-async def remove_tag(contact_id: str, tag_id: str, request: Request) -> Response:
-    async with write(request) as (conn, p):
-        await tags.untag_record(
-            conn, p, CONTACT, contact_ref(contact_id), core_id("tag", tag_id, "Tag")
-        )
-    return Response(status_code=204)
+CONTACTS.add("POST", "/{contact_id}/tags/{tag_id}", CONTACTS.add_tag, status=204)
+CONTACTS.add("DELETE", "/{contact_id}/tags/{tag_id}", CONTACTS.remove_tag, status=204)

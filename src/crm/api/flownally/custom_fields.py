@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import FaceBody, documented, parsed
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body
 from crm.api.common.problems import renamed
 from crm.api.flownally import render
-from crm.api.flownally.transport import object_body, read, write
-from crm.core.errors import FieldError, NotFound, ValidationFailed
+from crm.api.flownally.transport import read, write
+from crm.core.errors import NotFound
 from crm.core.metadata import service as metadata
 from crm.core.metadata.model import ObjectMeta
 from crm.core.metadata.validation import key_for_label
@@ -24,11 +24,22 @@ ENTITIES = {
     "contacts": ("contact", "Contact", "contact"),
     "properties": ("property", "Property", "property"),
 }
-TYPES = ("text", "date")
 #: The core's names for a definition's attributes, as this face calls them.
 FIELD_ATTRIBUTES = {"label": "name", "key": "name"}
-#: A definition's body as the document describes it.
-_DEFINITION = {"name": {"type": "string"}, "type": {"type": "string", "enum": list(TYPES)}}
+
+
+class FieldChanges(FaceBody):
+    """A definition's changes: its name, its type, or both."""
+
+    name: str | None = None
+    type: Literal["text", "date"] | None = None
+
+
+class FieldDefinition(FieldChanges):
+    """A new definition, as the document describes it."""
+
+    name: str
+    type: Literal["text", "date"]
 
 
 def _entity(entity: str) -> tuple[str, str, str]:
@@ -37,22 +48,10 @@ def _entity(entity: str) -> tuple[str, str, str]:
     return ENTITIES[entity]
 
 
-def _definition(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    errors = [
-        FieldError(k, "is required", "required")
-        for k in ("name", "type")
-        if creating and k not in body
-    ]
-    if "type" in body and body["type"] not in TYPES:
-        errors.append(FieldError("type", "must be text or date"))
-    if errors:
-        raise ValidationFailed.of(errors)
-    spec: dict[str, Any] = {}
-    if "name" in body:
-        spec["label"] = body["name"]
-    if "type" in body:
-        spec["type"] = body["type"]
-    return spec
+def _spec(body: FieldChanges) -> dict[str, Any]:
+    """The core's attributes of a definition: the name is its label."""
+    given = body.model_dump(exclude_unset=True)
+    return {"label" if k == "name" else k: v for k, v in given.items()}
 
 
 def _field(obj: ObjectMeta, field_id: str) -> str:
@@ -75,28 +74,24 @@ async def list_fields(entity: str, request: Request) -> Response:
     return json_response({"customFields": shown})
 
 
-@router.post(
-    "/{entity}/custom-fields",
-    status_code=201,
-    openapi_extra=json_body(_DEFINITION, required=["name", "type"]),
-)
+@router.post("/{entity}/custom-fields", status_code=201, openapi_extra=documented(FieldDefinition))
 async def create_field(entity: str, request: Request) -> Response:
     key, label, entity_type = _entity(entity)
     async with write(request) as (conn, p):
-        spec = _definition(await object_body(request, {"name", "type"}), creating=True)
+        spec = _spec(await parsed(request, FieldDefinition))
         obj = await metadata.ensure_object(conn, p, key=key, label=label)
-        spec["key"] = key_for_label(str(spec["label"])) if isinstance(spec["label"], str) else ""
+        spec["key"] = key_for_label(spec["label"])
         with renamed(FIELD_ATTRIBUTES):
             made = await metadata.create_field(conn, p, obj.key, spec)
         meta = await metadata.fresh_metadata(conn, p.workspace_id)
     return json_response(render.field(meta, made, entity_type), 201)
 
 
-@router.patch("/{entity}/custom-fields/{field_id}", openapi_extra=json_body(_DEFINITION))
+@router.patch("/{entity}/custom-fields/{field_id}", openapi_extra=documented(FieldChanges))
 async def update_field(entity: str, field_id: str, request: Request) -> Response:
     key, _, entity_type = _entity(entity)
     async with write(request) as (conn, p):
-        spec = _definition(await object_body(request, {"name", "type"}), creating=False)
+        spec = _spec(await parsed(request, FieldChanges))
         meta = await metadata.metadata_to_change(conn, p)
         if key not in meta.objects:
             raise NotFound("Custom field not found")

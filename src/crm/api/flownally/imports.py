@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import bearer, json_response
 from crm.api.common.imports import UPLOAD_BODY, start_import
+from crm.api.common.limits import receives_upload
 from crm.api.flownally import render
 from crm.api.flownally.ids import core_id, face_id
 from crm.api.flownally.transport import read
@@ -19,6 +20,7 @@ SHOWN_ERRORS = 1000
 
 
 @router.post("/contacts/import", status_code=202, openapi_extra=UPLOAD_BODY)
+@receives_upload
 async def import_contacts(request: Request) -> Response:
     """Queue a CSV of contacts; a phone in E.164 also becomes the contact's WhatsApp."""
     started = await start_import(request, bearer(request), "contact", phone_channel="whatsapp")

@@ -5,20 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import FaceBody, documented, parsed
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body, words
+from crm.api.common.openapi import words
 from crm.api.common.problems import renamed
 from crm.api.flownally import render
 from crm.api.flownally.ids import core_id
-from crm.api.flownally.transport import object_body, read, write
-from crm.core.errors import FieldError, ValidationFailed
+from crm.api.flownally.transport import read, write
 from crm.core.metadata.service import metadata_for
 from crm.core.tags import service as tags
 
 router = APIRouter()
+
+
+class NewTag(FaceBody):
+    name: str = Field(json_schema_extra=words(100))
 
 
 @router.get("/tags")
@@ -38,17 +43,11 @@ async def list_tags(
     return json_response(shown)
 
 
-@router.post(
-    "/tags",
-    status_code=201,
-    openapi_extra=json_body({"name": {"type": "string", **words(100)}}, required=["name"]),
-)
+@router.post("/tags", status_code=201, openapi_extra=documented(NewTag))
 async def create_tag(request: Request) -> Response:
     async with write(request) as (conn, p):
-        body = await object_body(request, {"name"})
-        if "name" not in body:
-            raise ValidationFailed.of([FieldError("name", "is required", "required")])
-        made = await tags.create_tag(conn, p, name=body["name"])
+        body = await parsed(request, NewTag)
+        made = await tags.create_tag(conn, p, name=body.name)
         meta = await metadata_for(conn, p)
     return json_response(render.tag(meta, made), 201)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter
+from pydantic import Field, WithJsonSchema
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import FaceBody, Filled, documented, parsed
 from crm.api.common.http import json_response
 from crm.api.common.openapi import json_body
 from crm.api.common.problems import renamed
@@ -30,7 +32,39 @@ LEAD_NOT_FOUND = "Lead not found"
 ENTITY_NOT_FOUND = "Entity not found"
 #: An entity or stage, by slug, name or id.
 _NAMED = {"type": "string", "minLength": 1, "pattern": r"\S"}
-_BATCH_KEYS = {"entity", "lead_object", "batch", "source", "note"}
+#: A note: its text, or ``{"text", "tag"}``.
+Note = Annotated[Any, WithJsonSchema({"type": ["string", "object", "null"]}, mode="validation")]
+#: A value the intake reads as an entity's name (and refuses in its own words).
+Named = Annotated[Any, WithJsonSchema(_NAMED)]
+
+
+class _Body(FaceBody):
+    unknown: ClassVar[str] = "is not an attribute"
+
+
+class Batch(_Body):
+    """Many leads of one entity, with a source and a note for all of them."""
+
+    unknown: ClassVar[str] = "is not a batch attribute"
+    entity: Named = None
+    lead_object: Named = Field(None, description="The entity's old name")
+    batch: list[Any]
+    source: str | None = None
+    note: Note = None
+
+
+class LeadChanges(_Body):
+    """Fields to change (keys matched as on intake) and a note to add."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+    note: Note = None
+
+
+class StatusChange(_Body):
+    """The stage to move to, in the lead's pipeline or the one named."""
+
+    status_step: Filled
+    pipeline: str | None = None
 
 
 def _entity(payload: dict[str, Any]) -> Any:
@@ -71,32 +105,15 @@ async def take_in(request: Request) -> Response:
     )
 
 
-@router.post(
-    "/leads/bulk",
-    openapi_extra=json_body(
-        {
-            "entity": _NAMED,
-            "batch": {"type": "array", "items": {"type": "object"}},
-            "source": {"type": "string"},
-            "note": {"type": "string"},
-        },
-        required=["entity", "batch"],
-    ),
-)
+@router.post("/leads/bulk", openapi_extra=documented(Batch))
 async def take_in_many(request: Request) -> Response:
     """Create many leads; each item is matched like an intake and fails alone."""
     try:
         async with write(request) as (conn, p):
-            payload = await object_body(request)
-            unknown = [k for k in payload if k not in _BATCH_KEYS]
-            batch = payload.get("batch")
-            if unknown or not isinstance(batch, list):
-                raise ValidationFailed.of(
-                    [FieldError(k, "is not a batch attribute") for k in unknown]
-                    + ([] if isinstance(batch, list) else [FieldError("batch", "must be a list")])
-                )
-            shared = {k: payload[k] for k in ("source", "note") if payload.get(k) is not None}
-            found = await intake.take_in_many(conn, p, _entity(payload), batch, shared=shared)
+            given = await parsed(request, Batch)
+            shared = given.model_dump(include={"source", "note"}, exclude_none=True)
+            entity = _entity(given.model_dump(include={"entity", "lead_object"}))
+            found = await intake.take_in_many(conn, p, entity, given.batch, shared=shared)
     except NotFound as exc:
         return answer(exc, not_found=ENTITY_NOT_FOUND)
     out: dict[str, list[dict[str, Any]]] = {"created": [], "updated": [], "skipped": []}
@@ -137,20 +154,14 @@ async def get_lead(lead_id: str, request: Request) -> Response:
     return json_response({**lead(meta, found), "events": [event(e) for e in events]})
 
 
-@router.patch(
-    "/leads/{lead_id}",
-    openapi_extra=json_body({"fields": {"type": "object"}, "note": {"type": "string"}}),
-)
+@router.patch("/leads/{lead_id}", openapi_extra=documented(LeadChanges))
 async def update_lead(lead_id: str, request: Request) -> Response:
     """Change a lead's fields (keys matched as on intake) and add an optional note."""
     try:
         async with write(request) as (conn, p):
-            payload = await object_body(request)
-            unknown = [k for k in payload if k not in ("fields", "note")]
-            if unknown:
-                raise ValidationFailed.of([FieldError(k, "is not an attribute") for k in unknown])
+            given = await parsed(request, LeadChanges)
             changed = await intake.amend(
-                conn, p, _lead_uuid(lead_id), payload.get("fields", {}), note=payload.get("note")
+                conn, p, _lead_uuid(lead_id), given.fields, note=given.note
             )
     except NotFound as exc:
         return answer(exc, not_found=LEAD_NOT_FOUND)
@@ -164,31 +175,23 @@ async def update_lead(lead_id: str, request: Request) -> Response:
     )
 
 
-@router.patch(
-    "/leads/{lead_id}/status",
-    openapi_extra=json_body(
-        {"status_step": _NAMED, "pipeline": {"type": "string"}},
-        required=["status_step"],
-    ),
-)
+@router.patch("/leads/{lead_id}/status", openapi_extra=documented(StatusChange))
 async def update_status(lead_id: str, request: Request) -> Response:
     """Move a lead to a stage of its pipeline, by name or UUID."""
     try:
         with renamed({"stage": "status_step"}):
             async with write(request) as (conn, p):
-                payload = await object_body(request)
-                unknown = [k for k in payload if k not in ("status_step", "pipeline")]
-                step = payload.get("status_step")
-                if unknown or not isinstance(step, str) or not step.strip():
-                    raise ValidationFailed.of(
-                        [FieldError(k, "is not an attribute") for k in unknown]
-                        + ([] if isinstance(step, str) and step.strip() else [_required("stage")])
-                    )
+                given = await parsed(request, StatusChange)
                 found = await locate_record(conn, p, _lead_uuid(lead_id))
                 meta = await metadata_for(conn, p)
-                pipeline = status_pipeline(meta, found.object, payload.get("pipeline"))
+                pipeline = status_pipeline(meta, found.object, given.pipeline)
                 moved = await motion.move_stage(
-                    conn, p, found.object.key, found.id, pipeline=pipeline.key, stage=step
+                    conn,
+                    p,
+                    found.object.key,
+                    found.id,
+                    pipeline=pipeline.key,
+                    stage=given.status_step,
                 )
     except NotFound as exc:
         return answer(exc, not_found=LEAD_NOT_FOUND)
@@ -201,7 +204,3 @@ async def update_status(lead_id: str, request: Request) -> Response:
             "new_status": stage_name(meta, pipeline, moved),
         }
     )
-
-
-def _required(field: str) -> FieldError:
-    return FieldError(field, "is required", "required")

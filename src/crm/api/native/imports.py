@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from crm.api.common.http import bearer, json_response
 from crm.api.common.imports import UPLOAD_BODY, start_import
+from crm.api.common.limits import receives_upload
 from crm.api.native import render
 from crm.api.native.deps import read
 from crm.core.imports import service as imports
@@ -29,6 +30,7 @@ Rows are written in batches by a worker: follow the import at `GET /imports/{id}
     description=UPLOAD_DOC,
     openapi_extra=UPLOAD_BODY,
 )
+@receives_upload
 async def create_import(
     object: str, request: Request, phone_channel: str | None = None
 ) -> Response:
