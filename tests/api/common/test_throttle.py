@@ -163,15 +163,16 @@ async def test_every_key_transport_counts_per_key(
 async def test_the_forwarded_address_counts_only_behind_a_trusted_proxy(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    limits = {"auth_failures": 1, "auth_failure_window": 600, "trusted_proxies": ("10.9.0.0/16",)}
+    # Outside 10.0.0.0/8, where some_address() may fall.
+    limits = {"auth_failures": 1, "auth_failure_window": 600, "trusted_proxies": ("172.16.0.0/16",)}
     app = limited_app(engine, database_url, **limits)
     spoofer = some_address()
     async with calling(app, spoofer) as client:  # not a proxy: its header is not believed
         for fake in ("192.0.2.1", "192.0.2.2"):
             answer = await client.get(RECORDS, headers={"X-Forwarded-For": fake})
         assert_throttled(answer)
-    async with calling(app, "10.9.0.7") as proxy:
-        first = await proxy.get(RECORDS, headers={"X-Forwarded-For": "192.0.2.1, 10.9.0.8"})
+    async with calling(app, "172.16.0.7") as proxy:
+        first = await proxy.get(RECORDS, headers={"X-Forwarded-For": "192.0.2.1, 172.16.0.8"})
         again = await proxy.get(RECORDS, headers={"X-Forwarded-For": "192.0.2.1"})
         other = await proxy.get(RECORDS, headers={"X-Forwarded-For": "6.6.6.6, 192.0.2.3"})
     assert first.status_code == 401

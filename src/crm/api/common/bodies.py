@@ -83,6 +83,18 @@ _WORDS = {
     "bool_parsing": "must be true or false",
 }
 
+#: The words of a value out of its bounds, by Pydantic's error type.
+_BOUNDS = {
+    "string_too_short": "must be at least {min_length} characters",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_short": "must hold at least {min_length}",
+    "too_long": "must hold at most {max_length}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+}
+
 
 def _refusal(error: Any, unknown: str) -> FieldError:
     kind, place = error["type"], _place(error["loc"])
@@ -90,6 +102,8 @@ def _refusal(error: Any, unknown: str) -> FieldError:
         return FieldError(place, "is required", "required")
     if kind == "extra_forbidden":
         return FieldError(place, unknown, "unknown")
+    if kind in _BOUNDS:
+        return FieldError(place, _BOUNDS[kind].format(**error["ctx"]))
     if kind in ("literal_error", "enum"):
         expected = str(error["ctx"]["expected"]).replace("'", "")
         return FieldError(place, f"must be {expected}")

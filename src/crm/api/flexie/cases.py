@@ -7,27 +7,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import documented, parsed
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body
-from crm.api.common.transport import json_object
 from crm.api.flexie.filters import MAX_START, count
 from crm.api.flexie.records import number, parameters
 from crm.api.flexie.render import reply
-from crm.api.flexie.transport import read, write
+from crm.api.flexie.transport import FlexieBody, read, write
 from crm.core.cases import service as cases
 from crm.core.cases.service import MAX_REPLY_PAGE, REPLY_PAGE, Identifier
 from crm.core.metadata.service import metadata_for
 
 router = APIRouter()
-_BODY = json_body(
-    {
-        "text": {"type": "string", "minLength": 1},
-        "template_id": {"type": "integer", "minimum": 1},
-    }
-)
+
+
+class ReplyBody(FlexieBody):
+    """A reply: its text, or the template reply it is written from."""
+
+    text: str | None = Field(None, min_length=1)
+    template_id: int | None = Field(None, ge=1)
 
 
 def _case(request: Request) -> Any:
@@ -51,9 +52,9 @@ async def _replies(request: Request) -> Response:
 
 async def _reply(request: Request) -> Response:
     async with write(request) as (conn, p):
-        body = await json_object(request, {"text", "template_id"})
+        body = await parsed(request, ReplyBody)
         made = await cases.add_reply(
-            conn, p, _case(request), text=body.get("text"), template=body.get("template_id")
+            conn, p, _case(request), text=body.text, template=body.template_id
         )
         meta = await metadata_for(conn, p)
     return json_response({"reply": reply(meta, made)}, 201)
@@ -67,5 +68,5 @@ for _path in ("/cases/replies/{identifier}", "/cases/{id:int}/replies"):
         _reply,
         methods=["POST"],
         status_code=201,
-        openapi_extra={**_BODY, **parameters(_path)},
+        openapi_extra={**documented(ReplyBody), **parameters(_path)},
     )

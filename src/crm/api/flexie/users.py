@@ -10,20 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.api.common.bodies import documented, parsed
 from crm.api.common.http import json_response
-from crm.api.common.openapi import json_body
 from crm.api.common.problems import renamed
-from crm.api.common.transport import json_object
 from crm.api.flexie.entities import core_permission
 from crm.api.flexie.filters import LIST_BODY, LIST_QUERY, column_listing, list_request
 from crm.api.flexie.records import MAX_NUMBER, number, parameters
 from crm.api.flexie.render import user
-from crm.api.flexie.transport import read, write
+from crm.api.flexie.transport import FlexieBody, read, write
 from crm.core.auth import users
-from crm.core.errors import FieldError, ValidationFailed
 
 router = APIRouter()
 ONE = "/users/{id:int}"
@@ -59,22 +58,31 @@ ALIASES = {
     "date_added": "created_at",
     "date_modified": "created_at",
 }
-_TEXT = {"type": ["string", "null"]}
-_BODY = {
-    "username": _TEXT,
-    "firstName": _TEXT,
-    "lastName": _TEXT,
-    "email": {"type": "string", "format": "email"},
-    "password": {"type": ["string", "null"], "minLength": 8},
-    "position": _TEXT,
-    "timezone": _TEXT,
-    "locale": _TEXT,
-    "role": {"type": "integer", "minimum": 1, "description": "the role's id"},
-    "isPublished": {"type": "boolean"},
-}
-_PERMISSIONS = json_body(
-    {"permissions": {"type": "array", "items": {"type": "string"}}}, required=["permissions"]
-)
+
+
+class UserBody(FlexieBody):
+    """A user's attributes as Flexie names them; each is the core's attribute of its name."""
+
+    username: str | None = None
+    first_name: str | None = Field(None, alias="firstName")
+    last_name: str | None = Field(None, alias="lastName")
+    email: str | None = Field(None, json_schema_extra={"format": "email"})
+    password: str | None = Field(None, json_schema_extra={"minLength": 8})
+    position: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    role: int | None = Field(None, ge=1, lt=MAX_NUMBER, description="the role's id")
+    active: bool | None = Field(None, alias="isPublished")
+
+
+class NewUser(UserBody):
+    """A new user: an email at least."""
+
+    email: str = Field(json_schema_extra={"format": "email"})
+
+
+class Permissions(FlexieBody):
+    permissions: list[str]
 
 
 def _ref(request: Request) -> str:
@@ -82,13 +90,9 @@ def _ref(request: Request) -> str:
     return str(number(request.path_params["id"], "user"))
 
 
-async def _spec(request: Request) -> dict[str, Any]:
+async def _spec(request: Request, model: type[UserBody]) -> dict[str, Any]:
     """The core's attributes of a user's body; 400 naming each one that is none of its."""
-    body = await json_object(request, set(NAMES))
-    role = body.get("role")
-    if "role" in body and (type(role) is not int or not 0 < role < MAX_NUMBER):
-        raise ValidationFailed.of([FieldError("role", "must be the id of a role")])
-    return {NAMES[k]: v for k, v in body.items()}
+    return (await parsed(request, model)).model_dump(exclude_unset=True)
 
 
 async def _page(request: Request, body: bool) -> Response:
@@ -120,11 +124,11 @@ async def get_self(request: Request) -> Response:
     return json_response({"user": user(found)})
 
 
-@router.post("/users/new", status_code=201, openapi_extra=json_body(_BODY, required=["email"]))
+@router.post("/users/new", status_code=201, openapi_extra=documented(NewUser))
 async def create_user(request: Request) -> Response:
     """Add a user: an agent (role 3 in a new workspace) unless ``role`` says otherwise."""
     async with write(request) as (conn, p):
-        spec = await _spec(request)
+        spec = await _spec(request, NewUser)
         with renamed(_CLIENT):
             made = await users.create_user(conn, p, **spec)
     return json_response({"user": user(made)}, 201)
@@ -137,12 +141,12 @@ async def get_user(request: Request) -> Response:
     return json_response({"user": user(found)})
 
 
-@router.put(ONE, openapi_extra={**json_body(_BODY), **parameters(ONE)})
+@router.put(ONE, openapi_extra={**documented(UserBody), **parameters(ONE)})
 async def update_user(request: Request) -> Response:
     """Change what the body gives; ``null`` clears an optional attribute."""
     async with write(request) as (conn, p):
         ref = _ref(request)
-        spec = await _spec(request)
+        spec = await _spec(request, UserBody)
         with renamed(_CLIENT):
             changed = await users.update_user(conn, p, ref, **spec)
     return json_response({"user": user(changed)})
@@ -156,14 +160,11 @@ async def delete_user(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post(f"{ONE}/permission", openapi_extra={**_PERMISSIONS, **parameters(ONE)})
+@router.post(f"{ONE}/permission", openapi_extra={**documented(Permissions), **parameters(ONE)})
 async def permission_check(request: Request) -> Response:
     """Whether the user's role grants each permission: ``{"lead:leads:viewown": true}``."""
     async with read(request) as (conn, p):
         ref = _ref(request)
-        body = await json_object(request, {"permissions"})
-        given = body.get("permissions")
-        wanted = [core_permission(x) for x in given] if isinstance(given, list) else given
-        answers = await users.permission_check(conn, p, ref, wanted)
-    # the core refused anything but a list of permissions
-    return json_response({x: answers[core_permission(x)] for x in body["permissions"]})
+        given = (await parsed(request, Permissions)).permissions
+        answers = await users.permission_check(conn, p, ref, [core_permission(x) for x in given])
+    return json_response({x: answers[core_permission(x)] for x in given})
