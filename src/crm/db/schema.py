@@ -394,6 +394,10 @@ events = sa.Table(
     sa.Column("changes", JSONDoc),
     sa.Column("payload", JSONDoc),
     _created(),
+    #: On PostgreSQL, the transaction that wrote the event (set by the database, migration
+    #: 0022): the log is read in commit-safe order by it (``crm.core.events.stream``).
+    #: Null on SQLite, whose one writer commits in the order of ``id``.
+    sa.Column("tx", sa.BigInteger),
     sa.Index("ix_events_feed", "workspace_id", "id"),
     sa.Index("ix_events_record", "workspace_id", "record_id", "id"),
     sa.Index("ix_events_uuid", "workspace_id", "uuid", unique=True),

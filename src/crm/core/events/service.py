@@ -31,6 +31,7 @@ __all__ = [
     "append_event",
     "append_many",
     "changes_since",
+    "event_of",
     "event_row",
     "record_event",
     "record_timeline",
@@ -148,7 +149,8 @@ async def append_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None
         await conn.execute(sa.insert(events), rows)
 
 
-def _event(row: sa.Row[Any]) -> Event:
+def event_of(row: sa.Row[Any]) -> Event:
+    """The event a row of ``events`` holds."""
     return Event(
         id=row.id,
         uuid=row.uuid,
@@ -196,7 +198,7 @@ async def record_timeline(
     if position is not None:
         query = query.where(events.c.id < position)
     rows = await conn.execute(query.order_by(events.c.id.desc()).limit(limit))
-    return [_event(r) for r in rows]
+    return [event_of(r) for r in rows]
 
 
 _RECENT = Prepared(
@@ -216,7 +218,7 @@ async def recent_of_record(
     """A record's latest events, newest first (its first timeline page), through a point
     read's reader (:mod:`crm.core.records.point`)."""
     rows = await read.rows(_RECENT, workspace_id=workspace_id, record_id=record_id, limit=limit)
-    return [_event(r) for r in rows]
+    return [event_of(r) for r in rows]
 
 
 async def changes_since(
@@ -243,4 +245,4 @@ async def changes_since(
     if position is not None:
         query = query.where(events.c.id > position)
     rows = await conn.execute(query.order_by(events.c.id).limit(limit))
-    return [_event(r) for r in rows]
+    return [event_of(r) for r in rows]

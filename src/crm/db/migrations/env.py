@@ -11,10 +11,12 @@ from crm.db.engine import make_engine
 from crm.db.schema import metadata
 from crm.settings import default_database_url
 
-
 #: Indexes the core creates at run time for fields (``rx_*``), the PostgreSQL-only trigram
-#: indexes and SQLite's FTS5 trigram tables with their shadow tables, which the shared
-#: metadata cannot describe; autogenerate leaves them alone.
+#: and event stream indexes and SQLite's FTS5 trigram tables with their shadow tables,
+#: which the shared metadata cannot describe; autogenerate leaves them alone.
+_DIALECT_INDEXES = ("ix_records_search", "ix_records_values")
+
+
 def _include_object(obj: object, name: str | None, type_: str, *_args: object) -> bool:
     if not name:
         return True
@@ -22,7 +24,7 @@ def _include_object(obj: object, name: str | None, type_: str, *_args: object) -
         return not name.startswith(("records_fts", "records_values_fts"))
     return not (
         type_ == "index"
-        and (name.startswith("rx_") or name in ("ix_records_search", "ix_records_values"))
+        and (name.startswith(("rx_", "ix_events_stream")) or name in _DIALECT_INDEXES)
     )
 
 
