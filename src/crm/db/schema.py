@@ -576,3 +576,114 @@ rate_buckets = sa.Table(
     sa.Column("stamp", sa.Float, nullable=False),
     sa.Column("taken", sa.Boolean, nullable=False),
 )
+
+#: Where each consumer of the event log has read to (a ``crm.core.events.stream``
+#: position). A worker reads for a consumer holding its row locked: one at a time.
+event_consumers = sa.Table(
+    "event_consumers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: The categories a workspace sorts its workflows into (numbered, as Flexie names them).
+workflow_categories = sa.Table(
+    "workflow_categories",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    _created(),
+    sa.Index("ix_workflow_categories_uuid", "workspace_id", "uuid", unique=True),
+    sa.Index("ix_workflow_categories_number", "workspace_id", "number", unique=True),
+)
+
+#: Automations: on a trigger about a record of ``object_type_id``, when ``conditions`` (the
+#: filter language) hold, run ``steps``. ``trigger``, ``conditions`` and ``steps`` are
+#: checked against the metadata when saved (``crm.core.workflows.definitions``).
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column(
+        "object_type_id",
+        BigId,
+        sa.ForeignKey("object_types.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("category_id", BigId, sa.ForeignKey("workflow_categories.id", ondelete="SET NULL")),
+    sa.Column("published", sa.Boolean, nullable=False),
+    #: When it was last published: it reacts to what happens from then on.
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("runtime", sa.String(8), nullable=False),
+    sa.Column("trigger", JSONDoc, nullable=False),
+    sa.Column("conditions", JSONDoc),
+    sa.Column("steps", JSONDoc, nullable=False),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime),
+    sa.Index("ix_workflows_uuid", "workspace_id", "uuid", unique=True),
+    sa.Index("ix_workflows_number", "workspace_id", "number", unique=True),
+    sa.Index("ix_workflows_object", "workspace_id", "object_type_id", "published"),
+)
+
+#: One run of a workflow on a record: where it is (``position``, the path of its next
+#: step), when it is next due, and which worker holds it. Every step commits together with
+#: the run's move past it, so a run resumes after a crash without repeating a step.
+workflow_runs = sa.Table(
+    "workflow_runs",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False),
+    sa.Column(
+        "workflow_id", BigId, sa.ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("position", JSONDoc, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("event_uuid", sa.Uuid),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Index("ix_workflow_runs_uuid", "workspace_id", "uuid", unique=True),
+    sa.Index("ix_workflow_runs_record", "workspace_id", "record_id", "id"),
+    sa.Index("ix_workflow_runs_workflow", "workspace_id", "workflow_id", "id"),
+    sa.Index(
+        "ix_workflow_runs_due",
+        "due_at",
+        sqlite_where=sa.text("status IN ('pending', 'waiting')"),
+        postgresql_where=sa.text("status IN ('pending', 'waiting')"),
+    ),
+)
+
+#: What each step of a run did, in order.
+workflow_run_steps = sa.Table(
+    "workflow_run_steps",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column(
+        "run_id", BigId, sa.ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("position", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detail", JSONDoc),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_workflow_run_steps_run", "run_id", "id"),
+)

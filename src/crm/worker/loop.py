@@ -1,8 +1,9 @@
 """The worker loop: take the next piece of durable work from the database, do it, repeat;
 wait a little when there is none. Every worker process may run it at once.
 
-Beside the imports it works through, it looks for due task reminders every
-:data:`REMIND` seconds and sweeps abandoned uploads every :data:`SWEEP` seconds."""
+Beside the imports it works through, it starts the workflow runs that new events trigger
+and advances the runs that are due, looks for due task reminders every :data:`REMIND`
+seconds and sweeps abandoned uploads every :data:`SWEEP` seconds."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.core.events.stream import settle
 from crm.core.imports.process import forget_stale_uploads, process_next
 from crm.core.tasks.reminders import raise_due_reminders
+from crm.core.workflows.runner import run_due
+from crm.core.workflows.triggers import take_events
 from crm.db.engine import OFFLOAD
 
 log = logging.getLogger(__name__)
@@ -41,13 +45,24 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+async def _automate(engine: AsyncEngine, owner: str) -> tuple[int, int]:
+    """Start the runs new events trigger and advance the runs due: how many events were
+    read, and how many runs advanced."""
+    return await take_events(engine), await run_due(engine, owner)
+
+
 async def drain(engine: AsyncEngine, name: str | None = None) -> int:
-    """Do all the work waiting now; how many jobs were done."""
+    """Do all the work waiting now (what was committed before the call included); how many
+    jobs (imports, workflow runs) were done."""
+    await settle(engine)
     engine = background(engine)
     owner, done = name or worker_name(), 0
-    while await process_next(engine, owner):
-        done += 1
-    return done
+    while True:
+        imported = int(await process_next(engine, owner))
+        read, ran = await _automate(engine, owner)
+        done += imported + ran
+        if not (imported or read or ran):
+            return done
 
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
@@ -63,6 +78,7 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -
                 reminded = time.monotonic()
                 await raise_due_reminders(engine)
             busy = await process_next(engine, owner, stop.is_set)
+            busy = any(await _automate(engine, owner)) or busy
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")
             busy = False

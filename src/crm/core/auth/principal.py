@@ -66,8 +66,18 @@ class Reach(StrEnum):
 
 
 @dataclass(frozen=True)
+class Via:
+    """A workflow run acting as its principal, ``depth`` runs deep: a run its own change
+    triggered is one deeper, and runs too deep are cut."""
+
+    run: uuid.UUID
+    depth: int
+
+
+@dataclass(frozen=True)
 class Principal:
-    """The caller of one request: a user acting directly or through one of its API keys."""
+    """The caller of one request: a user acting directly or through one of its API keys,
+    or a workflow run acting for the user who made the workflow (``via``)."""
 
     workspace_id: int
     workspace_uuid: uuid.UUID
@@ -77,6 +87,7 @@ class Principal:
     permissions: frozenset[str]
     scopes: frozenset[str]
     key_id: int | None = None
+    via: Via | None = None
 
     def has_scope(self, resource: str, action: str) -> bool:
         s = self.scopes

@@ -135,6 +135,19 @@ def note_key_use(engine: AsyncEngine, raw_key: str) -> None:
         known.last_used_at = utcnow()
 
 
+async def acting_user(conn: AsyncConnection, user_id: int | None) -> Principal | None:
+    """The principal of a user who may still act (active, not deleted), else None: what a
+    workflow made by that user acts as."""
+    if user_id is None:
+        return None
+    alive = await conn.execute(
+        sa.select(users.c.id).where(
+            users.c.id == user_id, users.c.active.is_(True), users.c.deleted_at.is_(None)
+        )
+    )
+    return await principal_for_user(conn, user_id) if alive.first() else None
+
+
 async def principal_for_user(conn: AsyncConnection, user_id: int) -> Principal:
     """The principal of a user acting directly (CLI, workers acting on a user's behalf)."""
     row = (

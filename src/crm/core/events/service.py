@@ -74,10 +74,17 @@ async def append_event(
             actor_user_id=actor.user_id if actor else None,
             actor_key_id=actor.key_id if actor else None,
             changes=changes,
-            payload=payload or {},
+            payload={**(payload or {}), **acted_through(actor)},
             created_at=utcnow(),
         )
     )
+
+
+def acted_through(actor: Principal | None) -> dict[str, Any]:
+    """What an event's payload says of the workflow run that made it, if one did."""
+    if actor is None or actor.via is None:
+        return {}
+    return {"via": {"run": str(actor.via.run), "depth": actor.via.depth}}
 
 
 async def record_event(
@@ -115,6 +122,7 @@ def event_row(
         changes=changes,
         payload=payload,
     )
+    row["payload"] = {**row["payload"], **acted_through(principal)}
     return {**row, "actor_user_id": principal.user_id, "actor_key_id": principal.key_id}
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "get_record",
     "ident",
     "locate_record",
+    "record_matches",
     "require_reach",
     "restore_record",
     "set_archived",
@@ -306,6 +307,20 @@ async def _count(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> int:
             )
         ).scalar_one()
     )
+
+
+async def record_matches(
+    conn: AsyncConnection, principal: Principal, object_key: str, record_id: int, filter: Any
+) -> bool:
+    """Whether the record ``record_id``, if the caller can see it, matches a filter
+    document (archived or not)."""
+    meta, obj = await context(conn, principal, object_key, "list")
+    query = RecordQuery(filter=filter, archived="include")
+    where = _where(principal, meta, obj, conn.dialect.name, query, rq.Plan.INDEX)[0]
+    found = await conn.execute(
+        sa.select(records.c.id).where(where, records.c.id == record_id).limit(1)
+    )
+    return found.first() is not None
 
 
 async def count_records(

@@ -1,0 +1,1 @@
+"""Workflows: automations that run steps on a record when something happens to it."""
