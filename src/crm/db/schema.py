@@ -687,3 +687,17 @@ workflow_run_steps = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("ix_workflow_run_steps_run", "run_id", "id"),
 )
+
+#: The moments of date triggers that have started a workflow on a record, so that each
+#: starts it once (``crm.core.workflows.dates``).
+workflow_date_fires = sa.Table(
+    "workflow_date_fires",
+    metadata,
+    sa.Column(
+        "workflow_id", BigId, sa.ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("record_id", BigId, nullable=False),
+    sa.Column("moment", UTCDateTime, nullable=False),
+    _workspace(),
+    sa.PrimaryKeyConstraint("workflow_id", "record_id", "moment"),
+)

@@ -4,7 +4,7 @@ loops and crashes end as a user of the CRM would expect."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from crm.core.records.model import RecordQuery
 from crm.core.tags import service as tags
 from crm.core.workflows import runner
 from crm.core.workflows import service as workflows
+from crm.core.workflows.dates import GRACE, fire_dates
 from crm.core.workflows.model import MAX_DEPTH
 from crm.core.workflows.triggers import take_events
 from crm.db.schema import workflow_runs
@@ -333,3 +334,67 @@ async def test_only_managers_make_workflows(auto: Automation) -> None:
                 {"object": "lead", "name": "x", "trigger": {"type": "manual"}, "steps": []},
             )
         )
+
+
+async def _deal(auto: Automation, close: date) -> Any:
+    return await auto.act(
+        lambda conn: records.create_record(
+            conn, auto.owner, "deal", fields={"name": "Big", "close_date": close.isoformat()}
+        )
+    )
+
+
+async def test_a_date_trigger_starts_once_per_moment_from_its_publishing(
+    auto: Automation,
+) -> None:
+    wf = await auto.workflow(
+        object="deal",
+        trigger={
+            "type": "date.reached",
+            "field": "close_date",
+            "offset": {"days": 3, "before": True},
+        },
+        steps=[{"type": "create_note", "text": "closing soon"}],
+    )
+    today = utcnow().date()
+    await _deal(auto, today - timedelta(days=5))  # its moment came before publishing
+    deal = await _deal(auto, today + timedelta(days=10))
+    moment = datetime.combine(today + timedelta(days=7), time(), UTC)
+    assert await fire_dates(auto.engine, now=moment - timedelta(minutes=1)) == 0
+    assert await fire_dates(auto.engine, now=moment + timedelta(hours=1)) == 1
+    assert await fire_dates(auto.engine, now=moment + timedelta(hours=2)) == 0
+    await auto.act(
+        lambda conn: records.update_record(
+            conn,
+            auto.owner,
+            "deal",
+            deal.id,
+            fields={"close_date": str(today + timedelta(days=20))},
+        )
+    )
+    assert await fire_dates(auto.engine, now=moment + timedelta(hours=3)) == 0
+    later = moment + timedelta(days=10, hours=1)
+    assert await fire_dates(auto.engine, now=later) == 1
+    assert await fire_dates(auto.engine, now=later + GRACE + timedelta(days=30)) == 0
+    await auto.work()
+    runs = await auto.runs(wf)
+    assert [(r.record_uuid, r.status) for r in runs] == [(deal.uuid, "completed")] * 2
+
+
+async def test_a_wait_until_a_date_field(auto: Automation) -> None:
+    wf = await auto.workflow(
+        object="deal",
+        trigger={"type": "record.created"},
+        steps=[
+            {"type": "wait", "until": "close_date", "offset": {"days": 1, "before": True}},
+            {"type": "create_note", "text": "closes tomorrow"},
+        ],
+    )
+    close = utcnow().date() + timedelta(days=30)
+    await _deal(auto, close)
+    await _deal(auto, utcnow().date() - timedelta(days=1))  # already past: no wait
+    await auto.work()
+    waiting, done = await auto.runs(wf)
+    assert (waiting.status, done.status) == ("waiting", "completed")
+    assert waiting.due_at == datetime.combine(close - timedelta(days=1), time(), UTC)
+    assert (done.steps or [])[0].detail == {"skipped": "already past"}

@@ -10,6 +10,8 @@ Triggers (``trigger.type``):
   object's ``pipeline``;
 - ``list.added`` / ``list.removed`` with a record's lists, optionally one ``list``;
 - ``tag.added``, optionally one ``tag``;
+- ``date.reached``: a date or datetime ``field`` of the record reached, moved by an
+  ``offset`` (``{"days": 3, "before": true}``), see :mod:`crm.core.workflows.dates`;
 - ``manual``: only started by hand.
 """
 
@@ -26,7 +28,7 @@ from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.records.query import compile_filter
 from crm.core.tags import service as tags
 from crm.core.workflows.model import RUNTIMES, TRIGGERS
-from crm.core.workflows.steps import Checking, MoveStage, check_steps
+from crm.core.workflows.steps import Checking, MoveStage, check_offset, check_steps
 
 __all__ = ["check_definition"]
 
@@ -38,6 +40,7 @@ _TRIGGER_KEYS: dict[str, set[str]] = {
     "list.added": {"list"},
     "list.removed": {"list"},
     "tag.added": {"tag"},
+    "date.reached": {"field", "offset"},
     "manual": set(),
 }
 
@@ -73,6 +76,11 @@ async def _trigger(at: Checking, given: Any) -> dict[str, Any]:
         for side in ("from", "to"):
             if side in given:
                 out[side] = await _stage(at, given, side)
+    if kind == "date.reached":
+        f = obj.fields.get(given.get("field", ""))
+        if f is None or f.type not in ("date", "datetime"):
+            raise _bad("trigger.field", f"must name a date field of {obj.key}")
+        out["offset"] = check_offset(given.get("offset"), "trigger.offset")
     if "list" in given:
         try:
             found = await lists.get_list(at.conn, at.principal, given["list"])

@@ -18,6 +18,7 @@ TRIGGERS = (
     "list.added",
     "list.removed",
     "tag.added",
+    "date.reached",
     "manual",
 )
 #: A run's life: due to run a step (``pending``), sleeping until ``due_at`` (``waiting``),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -127,6 +127,40 @@ def duration(spec: Any, where: str) -> timedelta:
     if span > MAX_WAIT:
         raise _bad(where, f"must be at most {MAX_WAIT.days} days")
     return span
+
+
+def check_offset(given: Any, where: str) -> dict[str, Any]:
+    """An offset from a date: ``{"days": 3, "hours": 2, "before": true}`` (after unless
+    ``before``), as stored."""
+    offset = {"days": 0} if given is None else given
+    if not isinstance(offset, dict):
+        raise _bad(where, "must give days, hours and/or minutes")
+    before = offset.get("before", False)
+    if not isinstance(before, bool):
+        raise _bad(f"{where}.before", "must be true or false")
+    span = {k: v for k, v in offset.items() if k != "before"} or {"days": 0}
+    duration(span, where)
+    return {**span, "before": before}
+
+
+def shift(offset: dict[str, Any]) -> timedelta:
+    """How far a stored offset (see :func:`check_offset`) moves a moment."""
+    given = dict(offset)
+    before = given.pop("before", False)
+    span = duration(given or {"days": 0}, "offset")
+    return -span if before else span
+
+
+def moment(value: Any) -> datetime | None:
+    """The time a stored date or datetime stands for (a date at midnight UTC); None for an
+    empty value."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _user(meta: WorkspaceMeta, ref: Any, where: str) -> UserMeta:
@@ -399,28 +433,15 @@ class Wait(Step):
         f = at.obj.fields.get(spec["until"])
         if f is None or f.type not in ("date", "datetime"):
             raise _bad(f"{where}.until", f"no date field {spec['until']!r} on {at.obj.key}")
-        offset = spec.get("offset", {"days": 0})
-        if not isinstance(offset, dict):
-            raise _bad(f"{where}.offset", "must give days, hours and/or minutes")
-        sign = -1 if offset.get("before") is True else 1
-        duration(
-            {k: v for k, v in offset.items() if k != "before"} or {"days": 0}, f"{where}.offset"
-        )
-        return {**spec, "offset": {**offset, "before": sign < 0}}
+        return {**spec, "offset": check_offset(spec.get("offset"), f"{where}.offset")}
 
     async def run(self, at: Acting, spec: dict[str, Any]) -> Outcome:
         if "for" in spec:
             return Outcome(wait_until=at.now + duration(spec["for"], "for"))
-        raw = at.record.data.get(spec["until"])
-        if raw is None:
+        at_moment = moment(at.record.data.get(spec["until"]))
+        if at_moment is None:
             return Outcome({"skipped": f"{spec['until']} is empty"})
-        moment = datetime.fromisoformat(str(raw))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=at.now.tzinfo)
-        offset = dict(spec["offset"])
-        before = offset.pop("before", False)
-        span = duration(offset or {"days": 0}, "offset")
-        due = moment - span if before else moment + span
+        due = at_moment + shift(spec["offset"])
         return Outcome(wait_until=due) if due > at.now else Outcome({"skipped": "already past"})
 
 

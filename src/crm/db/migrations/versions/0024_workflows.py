@@ -200,9 +200,33 @@ def upgrade() -> None:
     with op.batch_alter_table("workflow_run_steps", schema=None) as batch_op:
         batch_op.create_index("ix_workflow_run_steps_run", ["run_id", "id"], unique=False)
 
+    op.create_table(
+        "workflow_date_fires",
+        sa.Column("workflow_id", BigId, nullable=False),
+        sa.Column("record_id", BigId, nullable=False),
+        sa.Column("moment", crm.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", BigId, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workflow_id"],
+            ["workflows.id"],
+            name=op.f("fk_workflow_date_fires_workflow_id_workflows"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_workflow_date_fires_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workflow_id", "record_id", "moment", name=op.f("pk_workflow_date_fires")
+        ),
+    )
+
 
 def downgrade() -> None:
     _grant(add=False)
+    op.drop_table("workflow_date_fires")
     with op.batch_alter_table("workflow_run_steps", schema=None) as batch_op:
         batch_op.drop_index("ix_workflow_run_steps_run")
 
