@@ -398,3 +398,42 @@ async def test_a_wait_until_a_date_field(auto: Automation) -> None:
     assert (waiting.status, done.status) == ("waiting", "completed")
     assert waiting.due_at == datetime.combine(close - timedelta(days=1), time(), UTC)
     assert (done.steps or [])[0].detail == {"skipped": "already past"}
+
+
+async def test_records_made_and_related_records_changed(auto: Automation) -> None:
+    company = await auto.act(
+        lambda conn: records.create_record(conn, auto.owner, "company", fields={"name": "Acme"})
+    )
+    wf = await auto.workflow(
+        object="deal",
+        trigger={"type": "record.created"},
+        conditions={"field": "company", "op": "not_empty"},  # not the renewal it makes
+        steps=[
+            {
+                "type": "update_related",
+                "relation": "company",
+                "fields": {"description": "{{name}}"},
+            },
+            {
+                "type": "create_record",
+                "object": "deal",
+                "fields": {"name": "Renewal of {{name}}"},
+            },
+        ],
+    )
+    await auto.act(
+        lambda conn: records.create_record(
+            conn, auto.owner, "deal", fields={"name": "Big", "company": str(company.uuid)}
+        )
+    )
+    await auto.work()
+    runs = await auto.runs(wf)
+    assert [r.status for r in runs] == ["completed"]
+    assert (await auto.read(company)).data["description"] == "Big"
+    page = await auto.act(
+        lambda conn: records.find_records(
+            conn, auto.owner, "deal", RecordQuery(sort=[{"field": "name", "direction": "asc"}])
+        ),
+        write=False,
+    )
+    assert [d.data["name"] for d in page.records] == ["Big", "Renewal of Big"]

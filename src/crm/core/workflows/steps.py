@@ -186,19 +186,23 @@ class Step:
         raise NotImplementedError
 
 
+def _check_fields(obj: ObjectMeta, given: Any, about: ObjectMeta, where: str) -> None:
+    """Values for fields of ``obj``, whose templates fill in from a record of ``about``."""
+    if not isinstance(given, dict) or not given:
+        raise _bad(where, "must name at least one field")
+    for key, value in given.items():
+        if key not in obj.fields:
+            raise _bad(f"{where}.{key}", f"no field {key!r} on {obj.key}")
+        check_template(about, value, f"{where}.{key}")
+
+
 class SetFields(Step):
     kind = "set_fields"
     allowed = required = {"fields"}
 
     async def check(self, at: Checking, spec: dict[str, Any], where: str) -> dict[str, Any]:
         await super().check(at, spec, where)
-        given = spec["fields"]
-        if not isinstance(given, dict) or not given:
-            raise _bad(f"{where}.fields", "must name at least one field")
-        for key, value in given.items():
-            if key not in at.obj.fields:
-                raise _bad(f"{where}.fields.{key}", f"no field {key!r} on {at.obj.key}")
-            check_template(at.obj, value, f"{where}.fields.{key}")
+        _check_fields(at.obj, spec["fields"], at.obj, f"{where}.fields")
         return spec
 
     async def run(self, at: Acting, spec: dict[str, Any]) -> Outcome:
@@ -416,6 +420,62 @@ class CreateNote(Step):
         return Outcome({"note": str(made.uuid)})
 
 
+class CreateRecord(Step):
+    """A record of another (or the same) object, its text filled in from this record;
+    ``relate`` names a relation field of the new record to point at this one."""
+
+    kind = "create_record"
+    allowed, required = {"object", "fields", "relate"}, {"object", "fields"}
+
+    async def check(self, at: Checking, spec: dict[str, Any], where: str) -> dict[str, Any]:
+        await super().check(at, spec, where)
+        made = at.meta.objects.get(spec["object"]) if isinstance(spec["object"], str) else None
+        if made is None:
+            raise _bad(f"{where}.object", f"no object type {spec['object']!r}")
+        _check_fields(made, spec["fields"], at.obj, f"{where}.fields")
+        if "relate" in spec:
+            f = made.fields.get(spec["relate"]) if isinstance(spec["relate"], str) else None
+            if f is None or f.type != "relation" or f.options.get("object") != at.obj.key:
+                raise _bad(f"{where}.relate", f"must name a relation of {made.key} to {at.obj.key}")
+        return spec
+
+    async def run(self, at: Acting, spec: dict[str, Any]) -> Outcome:
+        values = {k: render(v, at.record) for k, v in spec["fields"].items()}
+        if "relate" in spec:
+            values[spec["relate"]] = str(at.record.uuid)
+        made = await records.create_record(at.conn, at.principal, spec["object"], fields=values)
+        return Outcome({"record": str(made.uuid), "object": spec["object"]})
+
+
+class UpdateRelated(Step):
+    """Set fields of the record a relation field of this record names (each of them, for
+    a relation to several); nothing when it names none."""
+
+    kind = "update_related"
+    allowed = required = {"relation", "fields"}
+
+    async def check(self, at: Checking, spec: dict[str, Any], where: str) -> dict[str, Any]:
+        await super().check(at, spec, where)
+        f = at.obj.fields.get(spec["relation"]) if isinstance(spec["relation"], str) else None
+        if f is None or f.type != "relation":
+            raise _bad(f"{where}.relation", f"must name a relation field of {at.obj.key}")
+        _check_fields(
+            at.meta.object(f.options["object"]), spec["fields"], at.obj, f"{where}.fields"
+        )
+        return spec
+
+    async def run(self, at: Acting, spec: dict[str, Any]) -> Outcome:
+        f = at.obj.fields[spec["relation"]]
+        held = at.record.data.get(f.key)
+        refs = held if isinstance(held, list) else [] if held is None else [held]
+        values = {k: render(v, at.record) for k, v in spec["fields"].items()}
+        for ref in refs:
+            await records.update_record(
+                at.conn, at.principal, f.options["object"], str(ref), fields=values
+            )
+        return Outcome({"updated": [str(r) for r in refs]})
+
+
 class Wait(Step):
     """For a while (``for``), or until a date field of the record, moved by ``offset``
     (negative to wait until before it); a moment already past does not wait."""
@@ -493,6 +553,8 @@ for _step in (
     MoveStage(),
     CreateTask(),
     CreateNote(),
+    CreateRecord(),
+    UpdateRelated(),
     Wait(),
     Branch(),
     Stop(),
