@@ -9,7 +9,8 @@
 the record queries; ``experiments`` tries other indexes and query shapes on that database.
 ``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face;
 ``import --db sqlite|postgresql --rows N`` measures CSV imports by a worker process;
-``limits --db sqlite|postgresql`` what the rate limits cost a request.
+``limits --db sqlite|postgresql`` what the rate limits cost a request;
+``automation --db sqlite|postgresql`` events through a workflow of three steps.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench import experiments, imports, intake, limits, load, report, run, storage
+from bench import automation, experiments, imports, intake, limits, load, report, run, storage
 
 
 def main() -> None:
@@ -71,6 +72,10 @@ def main() -> None:
     li.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
     li.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_limits)")
     li.add_argument("--calls", type=int, default=2000, help="calls timed per figure")
+    au = sub.add_parser("automation", help="events through a workflow of three steps")
+    au.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    au.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_automation)")
+    au.add_argument("--records", type=int, default=5000, help="leads made, one event each")
     rp = sub.add_parser("report", help="print the table of a results file")
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
@@ -99,6 +104,10 @@ def main() -> None:
         url = args.url or imports.default_url(args.db)
         load.reset_database(url)
         asyncio.run(imports.main(imports.Options(args.db, url, args.rows, args.seed)))
+        return
+    if args.benchmark == "automation":
+        url = args.url or automation.default_url(args.db)
+        automation.run(automation.Options(url, args.records))
         return
     if args.benchmark == "limits":
         limits.run(limits.Options(args.url or limits.default_url(args.db), args.calls))

@@ -1,23 +1,26 @@
 """Advancing runs: a worker leases the runs that are due and runs their steps.
 
-Each step runs in its own transaction, which also logs the step and moves the run past
-it, so a worker killed at any moment leaves a run either before a step (which then runs
-again, from scratch) or after it, never half-way. A step that fails rolls back whatever
-it did; the run is then marked failed with the reason, in a transaction of its own. A run
-that waits is due again at its time and is taken by whichever worker looks first; a lease
-that runs out (its worker died) lets another worker take the run.
+A run's turn (its steps until it waits, stops, ends or has taken :data:`TURN` steps) is one
+transaction, which also logs each step and moves the run past it; each step is a savepoint
+in it. A worker killed at any moment therefore leaves the run where its turn began: the
+steps of the turn run again from scratch, and none is done twice. A step that fails rolls
+back whatever it did (its savepoint) and the run fails with the reason, keeping the steps
+before it. A run that waits is due again at its time and is taken by whichever worker
+looks first; a lease that runs out (its worker died) lets another worker take the run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm.core.auth.principal import Via
+from crm.core.auth.principal import Principal, Via
 from crm.core.auth.service import acting_user
 from crm.core.clock import utcnow
 from crm.core.errors import CRMError, NotFound
@@ -39,6 +42,8 @@ from crm.db.engine import transaction
 from crm.db.schema import workflow_run_steps, workflow_runs, workflows
 
 __all__ = ["LEASE", "next_due", "run_due"]
+
+log = logging.getLogger(__name__)
 
 #: How long a worker holds the runs it took before another may take them.
 LEASE = timedelta(minutes=5)
@@ -103,7 +108,14 @@ async def _log(
     )
 
 
-async def _end(conn: AsyncConnection, run: Any, status: str, error: str | None = None) -> None:
+async def _end(
+    conn: AsyncConnection,
+    run: Any,
+    status: str,
+    error: str | None = None,
+    position: Path | None = None,
+) -> None:
+    """The run ended with ``status`` (at the step at ``position``, if it got that far)."""
     now = utcnow()
     await conn.execute(
         sa.update(workflow_runs)
@@ -111,6 +123,7 @@ async def _end(conn: AsyncConnection, run: Any, status: str, error: str | None =
         .values(
             status=status,
             error=error,
+            position=run.position if position is None else position,
             due_at=None,
             lease_owner=None,
             lease_until=None,
@@ -120,8 +133,38 @@ async def _end(conn: AsyncConnection, run: Any, status: str, error: str | None =
     )
 
 
-async def _step(engine: AsyncEngine, run_id: int, owner: str) -> bool:
-    """Run the next step of a run this worker holds; whether the run goes on at once."""
+async def _acting(conn: AsyncConnection, run: Any, wf: Any) -> Principal | None:
+    """The principal a run acts as: its workflow's maker, through the run."""
+    acting = await acting_user(conn, wf.created_by)
+    return None if acting is None else dataclasses.replace(acting, via=Via(run.uuid, run.depth))
+
+
+async def _do(
+    conn: AsyncConnection, run: Any, wf: Any, principal: Principal | None, path: Path
+) -> Any:
+    """Run the step at ``path`` as a savepoint and log it; what it did, or _Failed."""
+    spec = step_at(wf.steps, path)
+    assert spec is not None
+    if principal is None:
+        raise _Failed(path, spec["type"], "the workflow's maker can no longer act")
+    meta = await metadata_for(conn, principal)
+    obj = meta.objects_by_id[wf.object_type_id]
+    try:
+        record = await get_record(conn, principal, obj.key, run.record_id)
+    except NotFound:
+        raise _Failed(path, spec["type"], "the record is gone") from None
+    try:
+        async with conn.begin_nested():
+            at = Acting(conn, principal, meta, obj, record, wf.id, path, utcnow())
+            outcome = await STEPS[spec["type"]].run(at, spec)
+    except CRMError as exc:
+        raise _Failed(path, spec["type"], exc.message) from None
+    await _log(conn, run, path, spec["type"], "done", outcome.detail)
+    return outcome
+
+
+async def _advance(engine: AsyncEngine, run_id: int, owner: str) -> None:
+    """One turn of a run this worker holds."""
     async with transaction(engine, write=True) as conn:
         select = sa.select(workflow_runs).where(
             workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == owner
@@ -130,94 +173,77 @@ async def _step(engine: AsyncEngine, run_id: int, owner: str) -> bool:
             select = select.with_for_update()
         run = (await conn.execute(select)).first()
         if run is None or run.status not in LIVE:
-            return False
-        wf = (
-            await conn.execute(sa.select(workflows).where(workflows.c.id == run.workflow_id))
-        ).one()
+            return
+        found = sa.select(workflows).where(workflows.c.id == run.workflow_id)
+        wf = (await conn.execute(found)).one()
         if wf.deleted_at is not None:
             await _end(conn, run, CANCELLED, "the workflow was deleted")
-            return False
-        path: Path = list(run.position)
-        spec = step_at(wf.steps, path)
-        if spec is None:
-            await _end(conn, run, COMPLETED)
-            return False
-        acting = await acting_user(conn, wf.created_by)
-        if acting is None:
-            raise _Failed(path, spec["type"], "the workflow's maker can no longer act")
-        principal = dataclasses.replace(acting, via=Via(run.uuid, run.depth))
-        meta = await metadata_for(conn, principal)
-        obj = meta.objects_by_id[wf.object_type_id]
-        try:
-            record = await get_record(conn, principal, obj.key, run.record_id)
-        except NotFound:
-            raise _Failed(path, spec["type"], "the record is gone") from None
-        now = utcnow()
-        at = Acting(conn, principal, meta, obj, record, wf.id, path, now)
-        try:
-            outcome = await STEPS[spec["type"]].run(at, spec)
-        except CRMError as exc:
-            raise _Failed(path, spec["type"], exc.message) from None
-        await _log(conn, run, path, spec["type"], "done", outcome.detail)
-        if outcome.stop:
-            await _end(conn, run, STOPPED)
-            return False
-        following = (
-            enter(wf.steps, path, outcome.branch) if outcome.branch else after(wf.steps, path)
-        )
-        waiting = outcome.wait_until is not None
-        if following is None and not waiting:
-            await _end(conn, run, COMPLETED)
-            return False
-        if following is None:  # a wait at the end: the run completes when it is over
-            following = [len(wf.steps)]
-        await conn.execute(
-            sa.update(workflow_runs)
-            .where(workflow_runs.c.id == run.id)
-            .values(
-                position=following,
-                status=WAITING if waiting else PENDING,
-                due_at=outcome.wait_until if waiting else now,
-                lease_owner=None if waiting else owner,
-                lease_until=None if waiting else now + LEASE,
-                updated_at=now,
-            )
-        )
-        return not waiting
-
-
-async def _fail(engine: AsyncEngine, run_id: int, failed: _Failed) -> None:
-    async with transaction(engine, write=True) as conn:
-        run = (
-            await conn.execute(sa.select(workflow_runs).where(workflow_runs.c.id == run_id))
-        ).one()
-        await _log(conn, run, failed.path, failed.kind, FAILED, {"error": failed.reason})
-        await _end(conn, run, FAILED, failed.reason)
-
-
-async def _advance(engine: AsyncEngine, run_id: int, owner: str) -> None:
-    for _ in range(TURN):
-        try:
-            going = await _step(engine, run_id, owner)
-        except _Failed as failed:
-            await _fail(engine, run_id, failed)
             return
-        if not going:
-            return
-    async with transaction(engine, write=True) as conn:  # others' turn: let any worker go on
-        await conn.execute(
-            sa.update(workflow_runs)
-            .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
+        principal = await _acting(conn, run, wf)
+        position: Path = list(run.position)
+        for _ in range(TURN):
+            if step_at(wf.steps, position) is None:
+                await _end(conn, run, COMPLETED, position=position)
+                return
+            try:
+                outcome = await _do(conn, run, wf, principal, position)
+            except _Failed as failed:
+                await _log(conn, run, failed.path, failed.kind, FAILED, {"error": failed.reason})
+                await _end(conn, run, FAILED, failed.reason, position)
+                return
+            if outcome.stop:
+                await _end(conn, run, STOPPED, position=position)
+                return
+            if outcome.branch is None:
+                following = after(wf.steps, position)
+            else:
+                following = enter(wf.steps, position, outcome.branch)
+            if outcome.wait_until is not None:
+                # A wait at the end: the run completes when it is over.
+                waited: Path = [len(wf.steps)] if following is None else following
+                await _move(conn, run, waited, WAITING, outcome.wait_until)
+                return
+            if following is None:
+                await _end(conn, run, COMPLETED, position=position)
+                return
+            position = following
+        await _move(conn, run, position, PENDING, utcnow())  # others' turn now
+
+
+async def _move(
+    conn: AsyncConnection, run: Any, position: Path, status: str, due: datetime
+) -> None:
+    """The run is at ``position``, due at ``due``, and free for any worker to take."""
+    await conn.execute(
+        sa.update(workflow_runs)
+        .where(workflow_runs.c.id == run.id)
+        .values(
+            position=position,
+            status=status,
+            due_at=due,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=utcnow(),
         )
+    )
 
 
 async def run_due(engine: AsyncEngine, owner: str) -> int:
-    """Take the runs due now and advance each as far as it goes; how many were taken."""
+    """Take the runs due now and advance each as far as it goes, all at once; how many
+    were taken."""
     taken = await _take(engine, owner)
-    for run_id in taken:
-        await _advance(engine, run_id, owner)
+    # Together: on SQLite their turns share commits, on PostgreSQL connections.
+    await asyncio.gather(*(_turn(engine, run_id, owner) for run_id in taken))
     return len(taken)
+
+
+async def _turn(engine: AsyncEngine, run_id: int, owner: str) -> None:
+    """A run's turn; one that breaks unexpectedly is logged and left to its lease, to be
+    taken again from where its turn began."""
+    try:
+        await _advance(engine, run_id, owner)
+    except Exception:
+        log.exception("workflow run %s broke off; it is taken again when its lease ends", run_id)
 
 
 async def next_due(engine: AsyncEngine) -> Any:
