@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from crm.core.auth.principal import Principal, Via
 from crm.core.auth.service import acting_user
@@ -232,8 +233,20 @@ async def run_due(engine: AsyncEngine, owner: str) -> int:
     """Take the runs due now and advance each as far as it goes, all at once; how many
     were taken."""
     taken = await _take(engine, owner)
-    # Together: on SQLite their turns share commits, on PostgreSQL connections.
-    await asyncio.gather(*(_turn(engine, run_id, owner) for run_id in taken))
+    # Together: on SQLite their turns share commits; on PostgreSQL each holds a connection
+    # of the pool (and may take a second one to number what it makes), so no more at once
+    # than the pool's size.
+    pool = engine.pool
+    width = (
+        pool.size() if engine.dialect.name != "sqlite" and isinstance(pool, QueuePool) else BATCH
+    )
+    room = asyncio.Semaphore(max(1, width))
+
+    async def turn(run_id: int) -> None:
+        async with room:
+            await _turn(engine, run_id, owner)
+
+    await asyncio.gather(*(turn(run_id) for run_id in taken))
     return len(taken)
 
 
