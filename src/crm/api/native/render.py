@@ -21,14 +21,12 @@ from crm.core.metadata.model import (
     WorkspaceMeta,
 )
 from crm.core.notes.service import Note
-from crm.core.records.model import Record
-from crm.core.records.values import render_fields
+from crm.core.records import canonical
+from crm.core.records.canonical import user_ref as _user
 from crm.core.tags.service import Tag
 
-
-def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
-    user = meta.users.get(user_id) if user_id is not None else None
-    return str(user.uuid) if user else None
+#: A record as the native API shows it: its canonical form.
+record = canonical.record
 
 
 def user(u: UserMeta) -> dict[str, Any]:
@@ -63,21 +61,6 @@ def role(r: Role) -> dict[str, Any]:
         "permissions": list(r.permissions),
         "system": r.is_system,
         "created_at": r.created_at,
-    }
-
-
-def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:
-    return {
-        "id": str(r.uuid),
-        "number": r.number,
-        "object": r.object.key,
-        "display_name": r.display_name,
-        "fields": render_fields(meta, r.object, r.data),
-        "unmapped": r.unmapped,
-        "owner_id": _user(meta, r.owner_id),
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-        "archived_at": r.archived_at,
     }
 
 
