@@ -2,7 +2,8 @@
 wait a little when there is none. Every worker process may run it at once.
 
 Beside the imports it works through, it looks for due task reminders every
-:data:`REMIND` seconds and sweeps abandoned uploads every :data:`SWEEP` seconds."""
+:data:`REMIND` seconds and sweeps abandoned uploads every :data:`SWEEP` seconds; beside
+all of that, it delivers webhooks (:mod:`crm.worker.webhooks`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.imports.process import forget_stale_uploads, process_next
 from crm.core.tasks.reminders import raise_due_reminders
 from crm.db.engine import OFFLOAD
+from crm.settings import Settings
+from crm.worker import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +44,42 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-async def drain(engine: AsyncEngine, name: str | None = None) -> int:
-    """Do all the work waiting now; how many jobs were done."""
+async def drain(
+    engine: AsyncEngine, name: str | None = None, *, settings: Settings | None = None
+) -> int:
+    """Do all the work waiting now: the imports, then the webhooks due now; how many jobs
+    were done (each message delivered counts as one)."""
     engine = background(engine)
+    settings = settings or Settings.from_env()
     owner, done = name or worker_name(), 0
     while await process_next(engine, owner):
         done += 1
-    return done
+    return done + await webhooks.drain(
+        engine, owner, settings.outbound(), settings.webhook_concurrency
+    )
 
 
-async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
-    """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
+async def run(
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    *,
+    idle: float = IDLE,
+    settings: Settings | None = None,
+) -> None:
+    """Work until ``stop`` is set: the jobs one after another, and the webhooks beside
+    them. A failing job is logged and the loop goes on."""
     engine = background(engine)
-    owner, swept, reminded = worker_name(), float("-inf"), float("-inf")
+    settings = settings or Settings.from_env()
+    owner = worker_name()
+    await asyncio.gather(
+        _jobs(engine, owner, stop, idle),
+        webhooks.run(engine, owner, stop, settings.outbound(), settings.webhook_concurrency),
+    )
+
+
+async def _jobs(engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float) -> None:
+    """Imports, reminders and sweeps, one after another, until ``stop`` is set."""
+    swept, reminded = float("-inf"), float("-inf")
     while not stop.is_set():
         try:
             if time.monotonic() - swept > SWEEP:

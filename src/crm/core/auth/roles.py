@@ -43,6 +43,7 @@ SYSTEM_ROLES: dict[str, RoleSpec] = {
             "admin:users:manage",
             "admin:apikeys:manage",
             "admin:events:manage",
+            "admin:webhooks:manage",
         ),
     ),
     "agent": RoleSpec(
