@@ -123,8 +123,8 @@ def _kind(address: Address) -> str | None:
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
         ("non-public", not address.is_global),
     )
     return next((name for name, hit in checks if hit), None)
@@ -132,16 +132,17 @@ def _kind(address: Address) -> str | None:
 
 def refusal(address: Address, allowed: Iterable[Network] = ()) -> str | None:
     """Why a webhook may not call ``address`` (None when it may): a non-public address is
-    refused unless one of the ``allowed`` networks holds it."""
+    refused unless one of the ``allowed`` networks holds it. An IPv6 address that stands
+    for an IPv4 one is judged by that one first."""
     if any(address in network for network in allowed):
         return None
-    for candidate in (address, _embedded(address)):
-        if candidate is None:
-            continue
-        kind = _kind(candidate)
+    embedded = _embedded(address)
+    for candidate in (embedded, address):
+        kind = None if candidate is None else _kind(candidate)
         if kind is not None:
+            shown = f"{address} (that is {embedded})" if candidate == embedded else str(address)
             article = "an" if kind[0] in "aeiou" else "a"
-            return f"{address} is {article} {kind} address, which webhooks may not call"
+            return f"{shown} is {article} {kind} address, which webhooks may not call"
     return None
 
 
