@@ -128,6 +128,22 @@ async def test_each_event_is_delivered_once_in_log_order_signed_and_shaped(
     assert rest.json()["next_cursor"] is None
 
 
+async def test_the_delivery_log_keeps_the_latest_attempts(
+    engine: AsyncEngine,
+    api: httpx.AsyncClient,
+    ws: Workspace,
+    receivers: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deliveries, "KEPT", 3)
+    hook = receivers()
+    made = await subscribe(engine, api, ws, hook)
+    for name in ("Ada", "Grace", "Alan", "Barbara", "Edsger"):
+        await contact(api, ws, first_name=name)
+    assert await deliver(engine) == 5
+    assert [a["event_id"] for a in await log_of(api, ws, made)] == hook.ids[:-4:-1]
+
+
 async def test_a_subscription_gets_only_the_types_and_objects_it_asked_for(
     engine: AsyncEngine, api: httpx.AsyncClient, ws: Workspace, receivers: Any
 ) -> None:

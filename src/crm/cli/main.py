@@ -166,7 +166,8 @@ def worker(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Do background work (CSV imports, task reminders) until stopped; run as many as you like."""
+    """Do background work (CSV imports, task reminders, webhooks) until stopped; run as many as
+    you like."""
     import signal
 
     from crm.worker.loop import drain, run
@@ -174,7 +175,7 @@ def worker(
     database = _migrated(database_url)
 
     async def main() -> None:
-        engine = make_engine(database, pool_size=2, caches=BULK)
+        engine = make_engine(database, pool_size=4, caches=BULK)
         try:
             if once:
                 typer.echo(f"Done {await drain(engine)} jobs.")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm import __version__
 from crm.core.webhooks import deliveries, signing
-from crm.core.webhooks.deliveries import Claimed, Outcome
+from crm.core.webhooks.deliveries import Claimed, Message, Outcome
 from crm.core.webhooks.safety import Outbound, Refused, check
 
 __all__ = ["IDLE", "USER_AGENT", "drain", "run", "send"]
@@ -32,6 +32,9 @@ USER_AGENT = f"crm/{__version__} (webhooks)"
 IDLE = 0.2
 #: Seconds a worker serves one subscription before it lets others have a turn.
 TURN = 10.0
+#: Outcomes written together at most, and the longest the first of them waits.
+FLUSH = 50
+FLUSH_SECONDS = 0.1
 #: Bytes of an answer read for the log's excerpt.
 _READ = 4 * deliveries.EXCERPT
 
@@ -112,12 +115,41 @@ async def send(
         return done(None, None, _failure(exc, policy))
 
 
+class _Outcomes:
+    """The outcomes of one subscription's attempts not yet written: written together once
+    :data:`FLUSH` of them wait or the first has waited :data:`FLUSH_SECONDS`, at once after
+    a failure, and before the cursor moves otherwise."""
+
+    def __init__(self, engine: AsyncEngine, sub: Claimed) -> None:
+        self.engine, self.sub = engine, sub
+        self.waiting: list[tuple[Message, Outcome]] = []
+        self.since = 0.0
+
+    def due(self, message: Message, outcome: Outcome) -> bool:
+        """Keep an outcome; whether the waiting ones are to be written now."""
+        if not self.waiting:
+            self.since = time.monotonic()
+        self.waiting.append((message, outcome))
+        return (
+            not outcome.delivered
+            or len(self.waiting) >= FLUSH
+            or time.monotonic() - self.since >= FLUSH_SECONDS
+        )
+
+    async def write(self) -> bool:
+        """Write the waiting outcomes; whether the subscription is still this worker's."""
+        held = await deliveries.record(self.engine, self.sub, self.waiting)
+        self.waiting = []
+        return held
+
+
 async def _serve(
     engine: AsyncEngine, sub: Claimed, policy: Outbound, stopping: Callable[[], bool]
 ) -> int:
     """Deliver the claimed subscription's events in order until none is left, one fails,
     its turn is over or the worker stops; how many were delivered."""
     delivered, turn_ends = 0, time.monotonic() + TURN
+    outcomes = _Outcomes(engine, sub)
     async with _client(policy) as client:
         while not stopping() and time.monotonic() < turn_ends:
             messages, end = await deliveries.next_batch(engine, sub)
@@ -134,15 +166,18 @@ async def _serve(
                     policy=policy,
                     client=client,
                 )
-                if not await deliveries.record(engine, sub, message, outcome):
-                    return delivered  # a failed attempt lets go of the subscription
+                if outcomes.due(message, outcome) and not await outcomes.write():
+                    return delivered  # another worker holds the subscription now
+                if not outcome.delivered:
+                    return delivered  # written: it waits for its next attempt
                 delivered += 1
             else:
-                if await deliveries.advance(engine, sub, end):
+                if await outcomes.write() and await deliveries.advance(engine, sub, end):
                     continue
-                return delivered  # another worker holds it now
+                return delivered
             break
-    await deliveries.release(engine, sub)
+    if await outcomes.write():
+        await deliveries.release(engine, sub)
     return delivered
 
 

@@ -15,11 +15,15 @@ from crm.api.native import render
 from crm.api.native.deps import Page, paging, read, write
 from crm.api.native.schemas import ReplayIn, WebhookIn, WebhookPatch
 from crm.core.errors import FieldError, ValidationFailed
+from crm.core.events.stream import settle
 from crm.core.webhooks import subscriptions as webhooks
 from crm.core.webhooks.safety import Refused, Target, check
 
 router = APIRouter(tags=["webhooks"])
 ONE = "/webhooks/{webhook}"
+#: Seconds a new subscription waits for the transactions running when it was asked for;
+#: events of one still running after that may be sent to it too.
+SETTLE = 5.0
 
 
 async def _target(request: Request, action: str, url: Any) -> Target:
@@ -42,6 +46,8 @@ async def _target(request: Request, action: str, url: Any) -> Target:
 )
 async def create_webhook(body: WebhookIn, request: Request) -> Response:
     target = await _target(request, "create", body.url)
+    # What committed before the request is then readable, and behind the new cursor.
+    await settle(request.app.state.engine, within=SETTLE)
     async with write(request) as (conn, p):
         made = await webhooks.create_subscription(
             conn, p, url=target, events=body.events, objects=body.objects

@@ -3,20 +3,20 @@
 A worker claims the subscriptions that have events to deliver and are due, under a lease.
 For each it reads the events after the subscription's cursor, in log order, a batch at a
 time; the events the subscription does not want move the cursor on without a message.
-Each message is sent with no transaction open, then its outcome is written in one: the
-attempt goes into the delivery log, and a delivered message moves the cursor past its
-event. A failed attempt leaves the cursor where it is and sets the next attempt after a
-backoff (:func:`backoff`); after :data:`RETRIES` of them the subscription is ``failing``
-and waits for a manager to turn it back on. A worker that dies before it writes an outcome
-leaves its lease to run out: the next worker sends the same event again, with the same
-``webhook-id``. Delivery is therefore at least once, and in log order.
-"""
+Each message is sent with no transaction open; the outcomes are written afterwards, a few
+at a time in one transaction (:func:`record`): the attempts go into the delivery log, and
+the cursor moves past the last message delivered. A failed attempt leaves the cursor on
+its event and sets the next attempt after a backoff (:func:`backoff`); after
+:data:`RETRIES` of them the subscription is ``failing`` and waits for a manager to turn it
+back on. A worker that dies before it writes an outcome leaves its lease to run out: the
+next worker sends the same event again, with the same ``webhook-id``. Delivery is
+therefore at least once, and in log order."""
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -225,45 +225,58 @@ def _held(sub: Claimed) -> sa.ColumnElement[bool]:
     return sa.and_(subs.c.id == sub.id, subs.c.lease_owner == sub.owner)
 
 
-async def record(engine: AsyncEngine, sub: Claimed, message: Message, outcome: Outcome) -> bool:
-    """Write the outcome of an attempt at ``message``; whether delivery may go on with the
-    next event (False after a failure, or when the lease was lost to another worker,
-    in which case nothing is written)."""
-    now = utcnow()
-    attempt = sub.attempts + 1
-    values: dict[str, Any]
-    if outcome.delivered:
-        values = {"cursor_tx": message.position.tx, "cursor_id": message.position.id}
-        values |= {"attempts": 0, "next_attempt_at": None, "lease_until": now + LEASE}
+def _logged(sub: Claimed, message: Message, outcome: Outcome, attempt: int, at: Any) -> Any:
+    return {
+        "subscription_id": sub.id,
+        "uuid": uuid7(),
+        "event_uuid": message.event_uuid,
+        "event_type": message.event_type,
+        "attempt": attempt,
+        "status": "delivered" if outcome.delivered else "failed",
+        "response_status": outcome.status,
+        "response_excerpt": outcome.excerpt,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
+        "created_at": at,
+    }
+
+
+async def record(
+    engine: AsyncEngine, sub: Claimed, done: Sequence[tuple[Message, Outcome]]
+) -> bool:
+    """Write the outcomes of consecutive attempts, each delivered but perhaps the last, in
+    one transaction: the log, the cursor past the last message delivered, and after a
+    failure the next attempt's time (or ``failing``), letting go of the subscription.
+    Whether the lease still held (when not, nothing is written)."""
+    if not done:
+        return True
+    now, rows, failed = utcnow(), [], sub.attempts
+    for message, outcome in done:
+        rows.append(_logged(sub, message, outcome, failed + 1, now))
+        failed = 0 if outcome.delivered else failed + 1
+    values: dict[str, Any] = {"attempts": failed}
+    delivered = [message for message, outcome in done if outcome.delivered]
+    if delivered:
+        values |= {"cursor_tx": delivered[-1].position.tx, "cursor_id": delivered[-1].position.id}
+    if not failed:
+        values |= {"next_attempt_at": None, "lease_until": now + LEASE}
     else:
-        values = {"attempts": attempt, "lease_owner": None, "lease_until": None, "served_at": now}
-        if attempt > RETRIES:
-            values |= {"status": "failing", "failure": outcome.reason(), "failed_at": now}
+        values |= {"lease_owner": None, "lease_until": None, "served_at": now}
+        if failed > RETRIES:
+            reason = done[-1][1].reason()
+            values |= {"status": "failing", "failure": reason, "failed_at": now}
             values |= {"next_attempt_at": None}
         else:
-            values |= {"next_attempt_at": now + backoff(attempt)}
+            values |= {"next_attempt_at": now + backoff(failed)}
     async with transaction(engine, write=True) as conn:
         held = await conn.execute(sa.update(subs).where(_held(sub)).values(**values))
         if held.rowcount == 0:
             return False
-        await conn.execute(
-            sa.insert(webhook_deliveries).values(
-                subscription_id=sub.id,
-                uuid=uuid7(),
-                event_uuid=message.event_uuid,
-                event_type=message.event_type,
-                attempt=attempt,
-                status="delivered" if outcome.delivered else "failed",
-                response_status=outcome.status,
-                response_excerpt=outcome.excerpt,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
-                created_at=now,
-            )
-        )
-    if outcome.delivered:
-        sub.cursor, sub.attempts = message.position, 0
-    return outcome.delivered
+        await conn.execute(sa.insert(webhook_deliveries), rows)
+    if delivered:
+        sub.cursor = delivered[-1].position
+    sub.attempts = failed
+    return True
 
 
 async def advance(engine: AsyncEngine, sub: Claimed, position: Position) -> bool:
