@@ -172,20 +172,25 @@ def worker(
 
     from crm.worker.loop import drain, run
 
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     database = _migrated(database_url)
 
     async def main() -> None:
         engine = make_engine(database, pool_size=4, caches=BULK)
         try:
             if once:
-                typer.echo(f"Done {await drain(engine)} jobs.")
+                typer.echo(f"Done {await drain(engine, settings=settings)} jobs.")
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             typer.echo("Working; stop with Ctrl-C.")
-            await run(engine, stop)
+            await run(engine, stop, settings=settings)
         finally:
             await engine.dispose()
 

@@ -51,7 +51,7 @@ def _client(policy: Outbound) -> httpx.AsyncClient:
 
 async def _excerpt(answer: httpx.Response) -> str | None:
     read = b""
-    async for chunk in answer.aiter_raw():
+    async for chunk in answer.aiter_bytes():
         read += chunk
         if len(read) >= _READ:
             break
