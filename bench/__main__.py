@@ -10,7 +10,8 @@ the record queries; ``experiments`` tries other indexes and query shapes on that
 ``intake --db sqlite|postgresql`` measures lead intake through the Leadflip face;
 ``import --db sqlite|postgresql --rows N`` measures CSV imports by a worker process;
 ``limits --db sqlite|postgresql`` what the rate limits cost a request;
-``automation --db sqlite|postgresql`` events through a workflow of three steps.
+``automation --db sqlite|postgresql`` events through a workflow of three steps;
+``webhooks --db sqlite|postgresql`` webhook deliveries per second and their lag.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench import automation, experiments, imports, intake, limits, load, report, run, storage
+from bench import (
+    automation,
+    experiments,
+    imports,
+    intake,
+    limits,
+    load,
+    report,
+    run,
+    storage,
+    webhooks,
+)
 
 
 def main() -> None:
@@ -76,6 +88,12 @@ def main() -> None:
     au.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
     au.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_automation)")
     au.add_argument("--records", type=int, default=5000, help="leads made, one event each")
+    wh = sub.add_parser("webhooks", help="webhook deliveries per second, and their lag")
+    wh.add_argument("--db", choices=["sqlite", "postgresql"], required=True)
+    wh.add_argument("--url", help="database URL (default: a /tmp file or crm_bench_webhooks)")
+    wh.add_argument("--events", type=int, default=2000, help="messages timed per figure")
+    wh.add_argument("--rate", type=float, default=50.0, help="changes per second for the lag")
+    wh.add_argument("--seconds", type=float, default=10.0, help="how long the lag is measured")
     rp = sub.add_parser("report", help="print the table of a results file")
     rp.add_argument("path", type=Path)
     rp.add_argument("--write", action="store_true", help="store the recomputed verdicts")
@@ -111,6 +129,11 @@ def main() -> None:
         return
     if args.benchmark == "limits":
         limits.run(limits.Options(args.url or limits.default_url(args.db), args.calls))
+        return
+    if args.benchmark == "webhooks":
+        url = args.url or webhooks.default_url(args.db)
+        load.reset_database(url)
+        webhooks.main(webhooks.Options(args.db, url, args.events, args.rate, args.seconds))
         return
     if args.benchmark == "intake":
         url = args.url or load.default_url(args.db, 0).replace("-0", "-intake").replace(

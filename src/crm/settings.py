@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm.core.webhooks.safety import Outbound, networks
+
 DEFAULT_DATABASE_FILE = "crm.db"
 
 #: Rate limit stores: ``memory`` for one server process, ``database`` for several.
@@ -57,6 +59,23 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     #: Seconds a connection has to send a request's headers (``CRM_HEADER_TIMEOUT``).
     header_timeout: float = 10.0
+    #: Networks webhooks may call beside public addresses (``CRM_WEBHOOK_ALLOWED_NETWORKS``,
+    #: such as ``127.0.0.0/8,::1/128``); none by default.
+    webhook_allowed_networks: tuple[str, ...] = ()
+    #: Seconds a webhook may take to connect (``CRM_WEBHOOK_CONNECT_TIMEOUT``) and to be
+    #: answered in all (``CRM_WEBHOOK_TIMEOUT``).
+    webhook_connect_timeout: float = 3.0
+    webhook_timeout: float = 10.0
+    #: Subscriptions each worker delivers to at once (``CRM_WEBHOOK_CONCURRENCY``).
+    webhook_concurrency: int = 8
+
+    def outbound(self) -> Outbound:
+        """How webhooks call out under these settings."""
+        return Outbound(
+            networks(self.webhook_allowed_networks),
+            self.webhook_connect_timeout,
+            self.webhook_timeout,
+        )
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -64,6 +83,11 @@ class Settings:
         store = env("CRM_RATE_LIMIT_STORE", "memory").lower()
         if store not in RATE_LIMIT_STORES:
             raise ValueError(f"CRM_RATE_LIMIT_STORE must be one of {', '.join(RATE_LIMIT_STORES)}")
+        allowed = _words("CRM_WEBHOOK_ALLOWED_NETWORKS")
+        try:
+            networks(allowed)
+        except ValueError as exc:
+            raise ValueError(f"CRM_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
         return cls(
             database_url=database_url or default_database_url(),
             max_body_bytes=int(env("CRM_MAX_BODY_BYTES", 10 * 1024 * 1024)),
@@ -78,4 +102,10 @@ class Settings:
             rate_limit_store=store,
             trusted_proxies=_words("CRM_TRUSTED_PROXIES"),
             header_timeout=float(env("CRM_HEADER_TIMEOUT", cls.header_timeout)),
+            webhook_allowed_networks=allowed,
+            webhook_connect_timeout=float(
+                env("CRM_WEBHOOK_CONNECT_TIMEOUT", cls.webhook_connect_timeout)
+            ),
+            webhook_timeout=float(env("CRM_WEBHOOK_TIMEOUT", cls.webhook_timeout)),
+            webhook_concurrency=max(1, int(env("CRM_WEBHOOK_CONCURRENCY", 8))),
         )

@@ -402,6 +402,18 @@ def test_an_unsupported_database_url_exits_1_with_a_message() -> None:
     assert_fails(runner.invoke(app, ["migrate", "--database-url", "mysql://db/crm"]), "mysql")
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_network_webhooks_may_call_that_is_none_exits_1_with_a_message(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,intranet")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    options = ["--once"] if command == "worker" else []
+    result = runner.invoke(app, [command, *options, "--database-url", url])
+    assert_fails(result, "CRM_WEBHOOK_ALLOWED_NETWORKS", "'intranet'")
+    assert not (tmp_path / "cli.db").exists()  # refused before the database is touched
+
+
 # --- serve --------------------------------------------------------------------------------
 
 

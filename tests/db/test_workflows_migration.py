@@ -34,7 +34,7 @@ async def test_administrators_manage_workflows_after_the_migration(
             await create_workspace(conn, name="Acme")
         (made,) = await _admin_permissions(engine)
         assert MANAGE in made
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0022")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0023")
         (before,) = await _admin_permissions(engine)
         assert MANAGE not in before
         async with transaction(engine, write=False) as conn:

@@ -46,6 +46,7 @@ from crm.api.native import (
     tasks,
     users,
     viewers,
+    webhooks,
 )
 from crm.api.native import hot as native_hot
 from crm.api.native.errors import ERROR_SCHEMA, SHAPE
@@ -85,7 +86,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         throttle.share(app.state.engine)
         for face, _ in faces.values():
             face.state.engine = app.state.engine
-        async with inline_worker(app.state.engine, enabled=settings.inline_worker):
+        async with inline_worker(app.state.engine, settings):
             try:
                 yield
             finally:
@@ -125,6 +126,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         access,
         users,
         roles,
+        webhooks,
     ):
         app.include_router(module.router, prefix="/api/v1")
     document(app, error_name="Error", error_schema=ERROR_SCHEMA)

@@ -166,25 +166,31 @@ def worker(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Do background work (CSV imports, task reminders) until stopped; run as many as you like."""
+    """Do background work (CSV imports, task reminders, webhooks) until stopped; run as many as
+    you like."""
     import signal
 
     from crm.worker.loop import drain, run
 
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     database = _migrated(database_url)
 
     async def main() -> None:
-        engine = make_engine(database, pool_size=2, caches=BULK)
+        engine = make_engine(database, pool_size=4, caches=BULK)
         try:
             if once:
-                typer.echo(f"Done {await drain(engine)} jobs.")
+                typer.echo(f"Done {await drain(engine, settings=settings)} jobs.")
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             typer.echo("Working; stop with Ctrl-C.")
-            await run(engine, stop)
+            await run(engine, stop, settings=settings)
         finally:
             await engine.dispose()
 

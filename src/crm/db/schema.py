@@ -564,6 +564,72 @@ import_errors = sa.Table(
     sa.Index("ix_import_errors_import", "import_id", "id"),
 )
 
+#: Webhook subscriptions (``crm.core.webhooks``): where a workspace's events are sent,
+#: which of them, with what secret, and how far delivery has come in the event log.
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    # The event types and object keys wanted; null for all.
+    sa.Column("event_types", JSONDoc),
+    sa.Column("object_types", JSONDoc),
+    # The manager's switch; ``status`` is ``active``, or ``failing`` once retries ran out.
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("failure", sa.Text),
+    sa.Column("failed_at", UTCDateTime),
+    # The delivery cursor: the position in the event log (``crm.core.events.stream``)
+    # after which events are still to be delivered.
+    sa.Column("cursor_tx", sa.BigInteger, nullable=False),
+    sa.Column("cursor_id", sa.BigInteger, nullable=False),
+    sa.Column("secret", sa.String(100), nullable=False),
+    # The secret before the last rotation, still signing until ``previous_until``.
+    sa.Column("previous_secret", sa.String(100)),
+    sa.Column("previous_until", UTCDateTime),
+    # Failed attempts at the event after the cursor, and when the next one is due.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+    # When a worker last let go of it: the least recently served go first.
+    sa.Column("served_at", UTCDateTime),
+    sa.Column("created_by", BigId),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_webhook_subscriptions_listing", "workspace_id", "id"),
+    sa.Index("ix_webhook_subscriptions_due", "status", "next_attempt_at"),
+)
+
+#: Each attempt to deliver an event to a subscription; the latest are kept
+#: (``crm.core.webhooks.deliveries.KEPT``).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    sa.Column(
+        "subscription_id",
+        BigId,
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column("event_uuid", sa.Uuid, nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    # ``delivered`` or ``failed``
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer),
+    # The start of the answer's body, or why there was no answer.
+    sa.Column("response_excerpt", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    _created(),
+    sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+)
+
 #: Token buckets of the rate limits when several server processes share them (ADR 0006):
 #: one row per API key (``key:`` and the key's digest) or client address (``auth:`` and
 #: the address). They belong to no workspace: a request is limited before its key is

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm.settings import Settings
 from crm.worker.loop import run
 
 #: Seconds a stopping server waits for the job at hand to reach a checkpoint.
@@ -15,13 +16,13 @@ STOP_WAIT = 10.0
 
 
 @contextlib.asynccontextmanager
-async def inline_worker(engine: AsyncEngine, *, enabled: bool) -> AsyncIterator[None]:
-    """Run the worker loop while the block runs (when ``enabled``); stop it after."""
-    if not enabled:
+async def inline_worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[None]:
+    """Run the worker loop while the block runs (when the settings say so); stop it after."""
+    if not settings.inline_worker:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run(engine, stop))
+    task = asyncio.create_task(run(engine, stop, settings=settings))
     try:
         yield
     finally:

@@ -3,7 +3,9 @@ wait a little when there is none. Every worker process may run it at once.
 
 Beside the imports it works through, it starts the workflow runs that new events trigger
 and advances the runs that are due, looks for due task reminders every :data:`REMIND`
-seconds and sweeps abandoned uploads every :data:`SWEEP` seconds."""
+seconds and for the date triggers of workflows every :data:`DATES` seconds, and sweeps
+abandoned uploads every :data:`SWEEP` seconds; beside all of that, it delivers webhooks
+(:mod:`crm.worker.webhooks`)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.events.stream import settle
 from crm.core.imports.process import forget_stale_uploads, process_next
 from crm.core.tasks.reminders import raise_due_reminders
+from crm.core.workflows.dates import fire_dates
 from crm.core.workflows.runner import run_due
 from crm.core.workflows.triggers import take_events
 from crm.db.engine import OFFLOAD
+from crm.settings import Settings
+from crm.worker import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,8 @@ IDLE = 1.0
 SWEEP = 3600.0
 #: Seconds between looks for task reminders that fell due.
 REMIND = 30.0
+#: Seconds between looks for the date triggers of workflows that came.
+DATES = 60.0
 
 
 def background(engine: AsyncEngine) -> AsyncEngine:
@@ -51,24 +58,48 @@ async def _automate(engine: AsyncEngine, owner: str) -> tuple[int, int]:
     return await take_events(engine), await run_due(engine, owner)
 
 
-async def drain(engine: AsyncEngine, name: str | None = None) -> int:
-    """Do all the work waiting now (what was committed before the call included); how many
-    jobs (imports, workflow runs) were done."""
+async def drain(
+    engine: AsyncEngine, name: str | None = None, *, settings: Settings | None = None
+) -> int:
+    """Do all the work waiting now (what was committed before the call included): the
+    imports and workflow runs, then the webhooks due now; how many jobs were done (each
+    import, run turn and message delivered counts as one)."""
     await settle(engine)
     engine = background(engine)
-    owner, done = name or worker_name(), 0
+    settings = settings or Settings.from_env()
+    owner, done = name or worker_name(), await fire_dates(engine)
     while True:
         imported = int(await process_next(engine, owner))
         read, ran = await _automate(engine, owner)
         done += imported + ran
         if not (imported or read or ran):
-            return done
+            break
+    return done + await webhooks.drain(
+        engine, owner, settings.outbound(), settings.webhook_concurrency
+    )
 
 
-async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -> None:
-    """Work until ``stop`` is set. A failing job is logged and the loop goes on."""
+async def run(
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    *,
+    idle: float = IDLE,
+    settings: Settings | None = None,
+) -> None:
+    """Work until ``stop`` is set: the jobs one after another, and the webhooks beside
+    them. A failing job is logged and the loop goes on."""
     engine = background(engine)
-    owner, swept, reminded = worker_name(), float("-inf"), float("-inf")
+    settings = settings or Settings.from_env()
+    owner = worker_name()
+    await asyncio.gather(
+        _jobs(engine, owner, stop, idle),
+        webhooks.run(engine, owner, stop, settings.outbound(), settings.webhook_concurrency),
+    )
+
+
+async def _jobs(engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float) -> None:
+    """Imports, workflows, reminders and sweeps, one after another, until ``stop`` is set."""
+    swept, reminded, dated = float("-inf"), float("-inf"), float("-inf")
     while not stop.is_set():
         try:
             if time.monotonic() - swept > SWEEP:
@@ -77,6 +108,9 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, *, idle: float = IDLE) -
             if time.monotonic() - reminded > REMIND:
                 reminded = time.monotonic()
                 await raise_due_reminders(engine)
+            if time.monotonic() - dated > DATES:
+                dated = time.monotonic()
+                await fire_dates(engine)
             busy = await process_next(engine, owner, stop.is_set)
             busy = any(await _automate(engine, owner)) or busy
         except Exception:  # a job's unexpected failure must not stop the other jobs

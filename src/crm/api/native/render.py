@@ -21,14 +21,13 @@ from crm.core.metadata.model import (
     WorkspaceMeta,
 )
 from crm.core.notes.service import Note
-from crm.core.records.model import Record
-from crm.core.records.values import render_fields
+from crm.core.records import canonical
+from crm.core.records.canonical import user_ref as _user
 from crm.core.tags.service import Tag
+from crm.core.webhooks.subscriptions import ALL, Attempt, Subscription
 
-
-def _user(meta: WorkspaceMeta, user_id: int | None) -> str | None:
-    user = meta.users.get(user_id) if user_id is not None else None
-    return str(user.uuid) if user else None
+#: A record as the native API shows it: its canonical form.
+record = canonical.record
 
 
 def user(u: UserMeta) -> dict[str, Any]:
@@ -63,21 +62,6 @@ def role(r: Role) -> dict[str, Any]:
         "permissions": list(r.permissions),
         "system": r.is_system,
         "created_at": r.created_at,
-    }
-
-
-def record(meta: WorkspaceMeta, r: Record) -> dict[str, Any]:
-    return {
-        "id": str(r.uuid),
-        "number": r.number,
-        "object": r.object.key,
-        "display_name": r.display_name,
-        "fields": render_fields(meta, r.object, r.data),
-        "unmapped": r.unmapped,
-        "owner_id": _user(meta, r.owner_id),
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-        "archived_at": r.archived_at,
     }
 
 
@@ -261,4 +245,42 @@ def reply_template(meta: WorkspaceMeta, t: Template) -> dict[str, Any]:
         "created_by": _user(meta, t.created_by),
         "created_at": t.created_at,
         "updated_at": t.updated_at,
+    }
+
+
+def webhook(s: Subscription) -> dict[str, Any]:
+    """A webhook subscription; its secret only when it was just made or rotated."""
+    out: dict[str, Any] = {
+        "id": str(s.uuid),
+        "url": s.url,
+        "events": list(s.event_types) if s.event_types is not None else [ALL],
+        "objects": list(s.object_types) if s.object_types is not None else [ALL],
+        "active": s.active,
+        "status": s.status,
+        "failure": s.failure,
+        "failed_at": s.failed_at,
+        "failed_attempts": s.attempts,
+        "next_attempt_at": s.next_attempt_at,
+        "previous_secret_expires_at": s.previous_secret_until,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    }
+    if s.secret is not None:
+        out["secret"] = s.secret
+    return out
+
+
+def delivery(a: Attempt) -> dict[str, Any]:
+    """One attempt of a webhook's delivery log."""
+    return {
+        "id": str(a.uuid),
+        "event_id": str(a.event_uuid),
+        "event_type": a.event_type,
+        "attempt": a.attempt,
+        "status": a.status,
+        "response_status": a.response_status,
+        "response_excerpt": a.response_excerpt,
+        "error": a.error,
+        "duration_ms": a.duration_ms,
+        "created_at": a.created_at,
     }

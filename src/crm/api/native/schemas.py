@@ -329,3 +329,38 @@ class ReplyTemplateIn(Body):
 class ReplyTemplatePatch(Body):
     name: str | None = Field(None, json_schema_extra=present(words(200)))
     body: str | None = Field(None, json_schema_extra=present(words(MAX_TEXT_BODY)))
+
+
+#: A URL a webhook is sent to (the core checks what it may call, and names ``url`` in a 422).
+WEBHOOK_URL: dict[str, Any] = {"minLength": 1, "maxLength": 2048}
+#: Event types wanted, or ``["*"]`` for all.
+EVENT_TYPES: dict[str, Any] = {
+    "minItems": 1,
+    "maxItems": 100,
+    "items": {"type": "string", "pattern": r"^(\*|[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)$"},
+}
+#: Keys of the object types wanted, or ``["*"]`` for all.
+OBJECT_KEYS: dict[str, Any] = {"minItems": 1, "maxItems": 100, "items": {"type": "string"}}
+
+
+class WebhookIn(Body):
+    url: str = Field(examples=["https://hooks.example.com/crm"], json_schema_extra=WEBHOOK_URL)
+    events: list[str] = Field(
+        ["*"], examples=[["record.created", "record.updated"]], json_schema_extra=EVENT_TYPES
+    )
+    #: Only the events about records (or other things) of these object types.
+    objects: list[str] = Field(["*"], examples=[["contact", "deal"]], json_schema_extra=OBJECT_KEYS)
+
+
+class WebhookPatch(Body):
+    """What to change; ``active: true`` also resumes a failing subscription."""
+
+    url: str | None = Field(None, json_schema_extra=present(WEBHOOK_URL))
+    events: list[str] | None = Field(None, json_schema_extra=present(EVENT_TYPES))
+    objects: list[str] | None = Field(None, json_schema_extra=present(OBJECT_KEYS))
+    active: bool | None = Field(None, json_schema_extra=present())
+
+
+class ReplayIn(Body):
+    #: The id of an event of the workspace: it and every event after it are sent again.
+    event_id: str = Field(examples=["01890a5d-ac96-774b-bcce-b302099a8057"])

@@ -44,6 +44,7 @@ SYSTEM_ROLES: dict[str, RoleSpec] = {
             "admin:apikeys:manage",
             "admin:events:manage",
             "admin:workflows:manage",
+            "admin:webhooks:manage",
         ),
     ),
     "agent": RoleSpec(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm.core.events.service import Event, event_of
 from crm.db.schema import events
 
-__all__ = ["START", "Position", "Streamed", "head", "read_after", "settle"]
+__all__ = ["START", "Position", "Streamed", "after", "head", "read_after", "settle"]
 
 #: Largest batch a read returns.
 MAX_BATCH = 1000
@@ -73,13 +73,21 @@ def _ordered(conn: AsyncConnection) -> tuple[sa.ColumnElement[int], ...]:
     return (events.c.id,)
 
 
-def _after(conn: AsyncConnection, position: Position) -> sa.ColumnElement[bool]:
+def after(
+    conn: AsyncConnection, tx: int | sa.ColumnElement[int], id_: int | sa.ColumnElement[int]
+) -> sa.ColumnElement[bool]:
+    """The events readable now that lie after the position ``(tx, id_)``: numbers, or
+    columns holding a position (a consumer's cursor, compared in SQL)."""
     if conn.dialect.name == "postgresql":
         return sa.and_(
-            sa.tuple_(events.c.tx, events.c.id) > sa.tuple_(position.tx, position.id),
+            sa.tuple_(events.c.tx, events.c.id) > sa.tuple_(tx, id_),
             events.c.tx < _SETTLED,
         )
-    return events.c.id > position.id
+    return events.c.id > id_
+
+
+def _after(conn: AsyncConnection, position: Position) -> sa.ColumnElement[bool]:
+    return after(conn, position.tx, position.id)
 
 
 def _position(conn: AsyncConnection, row: Any) -> Position:

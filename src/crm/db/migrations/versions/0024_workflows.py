@@ -4,7 +4,7 @@ Every workspace's Administrator role may now manage workflows (``admin:workflows
 as new workspaces' do.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 import crm.db.types
 
 revision: str = "0024"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
