@@ -50,7 +50,10 @@ from crm.db.schema import (
 )
 
 __all__ = [
+    "MAX_RUN_PAGE",
     "MAX_STARTS",
+    "MAX_WORKFLOW_PAGE",
+    "RUN_PAGE",
     "WORKFLOW_PAGE",
     "cancel_run",
     "create_category",
@@ -78,7 +81,8 @@ MAX_CATEGORY = 100
 COLUMNS = {
     "number": Column(workflows.c.number, "whole"),
     "name": Column(workflows.c.name, "text"),
-    "description": Column(workflows.c.description, "text"),
+    # no description is kept as "", which a filter finds as empty
+    "description": Column(sa.func.nullif(workflows.c.description, ""), "text"),
     "runtime": Column(workflows.c.runtime, "text"),
     "published": Column(workflows.c.published, "flag"),
     "category": Column(workflow_categories.c.number, "whole"),
@@ -162,6 +166,16 @@ async def _category_row(conn: AsyncConnection, principal: Principal, ref: Any) -
     if row is None:
         raise NotFound("Workflow category not found")
     return row
+
+
+async def _category_of(conn: AsyncConnection, principal: Principal, given: Any) -> int | None:
+    """The id of the category a workflow names (by UUID or number), or None for none."""
+    if given is None:
+        return None
+    try:
+        return int((await _category_row(conn, principal, given)).id)
+    except NotFound:
+        raise ValidationFailed.of([FieldError("category", f"no category {given!r}")]) from None
 
 
 async def _unique_category(
@@ -291,10 +305,7 @@ async def _values(
         if spec["published"] and (current is None or not current.published):
             out["published_at"] = utcnow()
     if "category" in spec:
-        given = spec["category"]
-        out["category_id"] = (
-            None if given is None else (await _category_row(conn, principal, given)).id
-        )
+        out["category_id"] = await _category_of(conn, principal, spec["category"])
     merged = {
         "object": current.object_key if current else spec.get("object"),
         "runtime": current.runtime if current else "async",
@@ -573,7 +584,12 @@ async def start_runs(
     if (record is None) == (filter is None):
         raise ValidationFailed.of([FieldError("record", "give a record or a filter")])
     if record is not None:
-        ids = [(await records.get_record(conn, principal, wf.object_key, record)).id]
+        try:
+            ids = [(await records.get_record(conn, principal, wf.object_key, record)).id]
+        except NotFound:
+            raise ValidationFailed.of(
+                [FieldError("record", f"no {wf.object_key} {record!r} to run on")]
+            ) from None
     else:
         ids, cursor = [], None
         while len(ids) < MAX_STARTS:
