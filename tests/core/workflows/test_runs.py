@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from crm.core.clock import utcnow
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.events.service import record_timeline
+from crm.core.events.stream import settle
 from crm.core.lists import service as lists
 from crm.core.metadata.service import metadata_for
 from crm.core.records import service as records
@@ -237,6 +238,7 @@ async def test_a_worker_that_died_mid_run_is_taken_over_without_repeating(
         ],
     )
     lead = await auto.lead()
+    await settle(auto.engine)  # on PostgreSQL, the lead's event is read once it has settled
     await take_events(auto.engine)
     taken = await runner._take(auto.engine, "dead-worker")
     assert len(taken) == 1
