@@ -46,6 +46,7 @@ from crm.api.native import (
     tasks,
     users,
     viewers,
+    workflows,
 )
 from crm.api.native import hot as native_hot
 from crm.api.native.errors import ERROR_SCHEMA, SHAPE
@@ -125,6 +126,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         access,
         users,
         roles,
+        workflows,
     ):
         app.include_router(module.router, prefix="/api/v1")
     document(app, error_name="Error", error_schema=ERROR_SCHEMA)
