@@ -156,6 +156,26 @@ async def test_lists_find_by_object_text_and_publication(
 
 
 @pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"object": "spaceship"}, "object"),
+        ({"published": "maybe"}, "published"),
+        ({"q": "x" * 201}, "q"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": "first"}, "offset"),
+    ],
+)
+async def test_bad_list_queries(
+    client: httpx.AsyncClient, ws: Workspace, query: dict[str, Any], field: str
+) -> None:
+    answer = await client.get(WORKFLOWS, params=query, headers=ws.auth)
+    assert_error(answer, 422, "validation_failed")
+    assert detail_fields(answer) == [field]
+
+
+@pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"trigger": {"type": "record.born"}}, "trigger.type"),
@@ -427,6 +447,11 @@ async def test_runs_started_by_hand_and_cancelled(
     )
     shown = ok(by_filter, 201)["data"]
     assert {r["record"]["id"] for r in shown} == {two["id"], three["id"]}
+    agent = bearer(await ws.add_key(role="agent", email="agent@acme.io"))
+    refused = await client.post(f"{API}/workflow-runs/{run['id']}/cancel", headers=agent)
+    assert_error(refused, 403, "permission_denied")
+    hidden = await client.get(f"{API}/workflow-runs/{run['id']}", headers=agent)
+    assert_error(hidden, 404, "not_found")
     cancelled = ok(await client.post(f"{API}/workflow-runs/{run['id']}/cancel", headers=ws.auth))
     assert (cancelled["status"], cancelled["due_at"], cancelled["steps"]) == ("cancelled", None, [])
     assert cancelled["finished_at"] is not None
@@ -491,8 +516,35 @@ async def test_a_deleted_workflows_runs_stay_readable(
         assert_error(
             await client.get(f"{API}/workflow-runs/{ref}", headers=ws.auth), 404, "not_found"
         )
-    assert_error(
-        await client.get(f"{API}/objects/lead/records/{NO_ID}/workflow-runs", headers=ws.auth),
-        404,
-        "not_found",
-    )
+    for path in (
+        f"lead/records/{NO_ID}",
+        f"contact/records/{made['id']}",
+        f"ship/records/{made['id']}",
+    ):
+        answer = await client.get(f"{API}/objects/{path}/workflow-runs", headers=ws.auth)
+        assert_error(answer, 404, "not_found")
+
+
+async def test_an_agent_sees_the_runs_on_the_records_it_can_see(
+    client: httpx.AsyncClient, ws: Workspace, agent: dict[str, str]
+) -> None:
+    await make(client, ws.auth, MANUAL)
+    theirs = await lead(client, ws)
+    answer = await client.post(LEADS, json={"fields": {"first_name": "Mine"}}, headers=agent)
+    mine = ok(answer, 201)
+    runs = f"{WORKFLOWS}/1/runs"
+    for made in (theirs, mine):
+        ok(await client.post(runs, json={"record": made["id"]}, headers=ws.auth), 201)
+    every = ok(await client.get(runs, headers=ws.auth))
+    assert [r["record"]["id"] for r in every["data"]] == [mine["id"], theirs["id"]]
+    seen = ok(await client.get(runs, headers=agent))
+    assert (seen["data"], seen["total"]) == ([every["data"][0]], 1)
+    own = every["data"][0]["id"]
+    shown = ok(await client.get(f"{API}/workflow-runs/{own}", headers=agent))
+    assert shown == every["data"][0] | {"steps": []}
+    other = every["data"][1]["id"]
+    assert_error(await client.get(f"{API}/workflow-runs/{other}", headers=agent), 404, "not_found")
+    on_theirs = await client.get(f"{LEADS}/{theirs['id']}/workflow-runs", headers=agent)
+    assert_error(on_theirs, 404, "not_found")
+    on_mine = ok(await client.get(f"{LEADS}/{mine['id']}/workflow-runs", headers=agent))
+    assert on_mine == seen
