@@ -1,5 +1,5 @@
-"""Records, notes, lists, users, roles and workflows as Flexie shows them: integer ids, fields under
-their aliases, times in ISO 8601 with their offset."""
+"""Records, notes, lists, users, roles and workflows as Flexie shows them: integer ids,
+fields under their aliases, times in ISO 8601 with their offset."""
 
 from __future__ import annotations
 

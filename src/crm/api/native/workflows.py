@@ -27,6 +27,10 @@ CATEGORY = "/workflow-categories/{category_id}"
 RUN = "/workflow-runs/{run_id}"
 
 
+def _runs(page: workflows.RunPage) -> Response:
+    return json_response({"data": [render.workflow_run(r) for r in page.runs], "total": page.total})
+
+
 @router.get("/workflows", summary="The workflows by number, with how many there are")
 async def find_workflows(
     request: Request,
@@ -116,7 +120,7 @@ async def runs_of_workflow(
 ) -> Response:
     async with read(request) as (conn, p):
         page = await workflows.runs_of(conn, p, workflow=workflow_id, limit=limit, offset=offset)
-    return json_response({"data": [render.workflow_run(r) for r in page.runs], "total": page.total})
+    return _runs(page)
 
 
 @router.post(
@@ -147,7 +151,7 @@ async def runs_of_record(
         page = await workflows.runs_of(
             conn, p, object_key=object, record=record, limit=limit, offset=offset
         )
-    return json_response({"data": [render.workflow_run(r) for r in page.runs], "total": page.total})
+    return _runs(page)
 
 
 @router.get(RUN, summary="A workflow run, with what each of its steps did")

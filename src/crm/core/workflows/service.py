@@ -57,6 +57,7 @@ __all__ = [
     "MAX_WORKFLOW_PAGE",
     "RUN_PAGE",
     "WORKFLOW_PAGE",
+    "RunPage",
     "cancel_run",
     "create_category",
     "create_workflow",
