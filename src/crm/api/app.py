@@ -47,6 +47,7 @@ from crm.api.native import (
     users,
     viewers,
     webhooks,
+    workflows,
 )
 from crm.api.native import hot as native_hot
 from crm.api.native.errors import ERROR_SCHEMA, SHAPE
@@ -127,6 +128,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Any:
         users,
         roles,
         webhooks,
+        workflows,
     ):
         app.include_router(module.router, prefix="/api/v1")
     document(app, error_name="Error", error_schema=ERROR_SCHEMA)

@@ -12,11 +12,6 @@ from tests.conftest import Workspace
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/contacts/1/workflows"),
-        ("GET", "/ce/renewal/1/workflows"),
-        ("GET", "/workflows"),
-        ("POST", "/workflows"),
-        ("GET", "/workflows/list/categories"),
         ("GET", "/emails"),
         ("POST", "/emails/1/send"),
         ("GET", "/forms"),

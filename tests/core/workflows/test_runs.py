@@ -356,17 +356,21 @@ async def test_deleting_a_workflow_cancels_its_waiting_runs(auto: Automation) ->
         ({"runtime": "sync"}, "runtime"),
         ({"runtime": "later"}, "runtime"),
         ({"object": "spaceship"}, "object"),
-        ({"conditions": {"field": "nope", "op": "eq", "value": 1}}, None),
+        ({"conditions": {"field": "nope", "op": "eq", "value": 1}}, "conditions.field"),
+        (
+            {"steps": [{"type": "branch", "if": {"or": []}, "then": [{"type": "stop"}]}]},
+            "steps[0].if.or",
+        ),
         ({"colour": "red"}, "colour"),
+        ({"category": 7}, "category"),
     ],
 )
 async def test_a_wrong_definition_is_refused_naming_its_part(
-    auto: Automation, spec: dict[str, Any], field: str | None
+    auto: Automation, spec: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationFailed) as caught:
         await auto.workflow(**{"trigger": {"type": "record.created"}, "steps": [], **spec})
-    if field is not None:
-        assert field in [d["field"] for d in caught.value.details]
+    assert field in [d["field"] for d in caught.value.details]
     page = await auto.act(lambda conn: workflows.find_workflows(conn, auto.owner), write=False)
     assert page.total == 0
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.api.common.face import create_face as new_face
-from crm.api.flexie import cases, lists, notes, records, roles, tasks, users
+from crm.api.flexie import cases, lists, notes, records, roles, tasks, users, workflows
 from crm.api.flexie.errors import SHAPE
 
 DESCRIPTION = """The Flexie REST API over this CRM: contacts, leads, accounts, deals, cases,
-custom entities, tasks, notes, lists, users and roles, by integer ids.
+custom entities, tasks, notes, lists, users, roles and workflows, by integer ids.
 
 Send your key in the `apikey` header, as `?apikey=`, or as `Authorization: Bearer`. Every
 answer is JSON, errors included: `{"errors": [{"code", "message", "type", "field"}]}` with
@@ -35,6 +35,7 @@ def create_face() -> FastAPI:
             tasks.router,
             users.router,
             roles.router,
+            workflows.router,
         ],
         errors=SHAPE,
         error_name="FlexieError",

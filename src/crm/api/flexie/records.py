@@ -1,6 +1,6 @@
 """Every record endpoint of contacts, leads, accounts, deals, cases and custom entities:
 list (by query or by filter body), create, read, update, update by an identifying field,
-delete, the fields and their categories, and a record's notes."""
+delete, the fields and their categories, and a record's notes and workflow runs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,16 @@ from crm.api.common.openapi import json_body
 from crm.api.common.problems import renamed
 from crm.api.flexie.entities import CUSTOM, STANDARD, Kind, object_of
 from crm.api.flexie.fields import describe
-from crm.api.flexie.filters import LIST_BODY, LIST_QUERY, filter_names, list_request, listing
-from crm.api.flexie.render import note, relation_values
+from crm.api.flexie.filters import (
+    LIST_BODY,
+    LIST_QUERY,
+    MAX_START,
+    count,
+    filter_names,
+    list_request,
+    listing,
+)
+from crm.api.flexie.render import note, relation_values, workflow_run
 from crm.api.flexie.render import records as records_shown
 from crm.api.flexie.transport import APIKEY
 from crm.api.flexie.values import client_names, core_values, related_by_number
@@ -30,6 +38,7 @@ from crm.core.metadata.service import metadata_for
 from crm.core.notes.service import MAX_NOTE_PAGE, list_notes
 from crm.core.records.lookup import numbers_of, update_matching
 from crm.core.records.model import Numbered, Page, Record
+from crm.core.workflows.service import MAX_RUN_PAGE, runs_of
 
 router = APIRouter()
 #: The largest record number a path may name.
@@ -93,7 +102,7 @@ class Serve(EntityRoutes):
 
     def routes(self, *, whole: bool = True) -> None:
         """Serve the record type; ``whole`` adds update by an identifying field, the fields
-        and their categories, and a record's notes."""
+        and their categories, and a record's notes and workflow runs."""
         free = json_body({}, free_form=True)
         self.add("GET", "", self.list, query=LIST_QUERY)
         self.add("POST", "", self.list, body=LIST_BODY)
@@ -107,6 +116,7 @@ class Serve(EntityRoutes):
         self.add("DELETE", "/{id:int}", self.delete, status=204)
         if whole:
             self.add("GET", "/{id:int}/notes", self.notes)
+            self.add("GET", "/{id:int}/workflows", self.workflows, query=("start", "limit"))
 
     async def edit_matching(self, request: Request) -> Response:
         """Update the record that the body's identifying field names."""
@@ -137,6 +147,22 @@ class Serve(EntityRoutes):
             page = await list_notes(at.conn, at.p, at.obj.key, ref, limit=MAX_NOTE_PAGE)
         shown = [note(at.meta, n) for n in page.notes]
         return json_response({"total": len(shown), "notes": shown})
+
+    async def workflows(self, request: Request) -> Response:
+        """The workflow runs on the record, newest first (``start``, ``limit``: all up to
+        500 unless asked)."""
+        given = request.query_params
+        async with self.unit(request) as at:
+            page = await runs_of(
+                at.conn,
+                at.p,
+                object_key=at.obj.key,
+                record=self.ref(request),
+                limit=count(given.get("limit"), "limit", MAX_RUN_PAGE, MAX_RUN_PAGE, 1),
+                offset=count(given.get("start"), "start", 0, MAX_START, 0),
+            )
+        shown = [workflow_run(r) for r in page.runs]
+        return json_response({"total": page.total, "workflows": shown})
 
 
 for _path, _kind in STANDARD.items():

@@ -1,5 +1,5 @@
-"""Records, notes, lists, users and roles as Flexie shows them: integer ids, fields under
-their aliases, times in ISO 8601 with their offset."""
+"""Records, notes, lists, users, roles and workflows as Flexie shows them: integer ids,
+fields under their aliases, times in ISO 8601 with their offset."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from crm.core.lists.service import StaticList
 from crm.core.metadata.model import FieldMeta, WorkspaceMeta
 from crm.core.notes.service import Note
 from crm.core.records.model import Record
+from crm.core.workflows.model import Category, Run, Workflow, path_text
 
 
 def user_number(meta: WorkspaceMeta, user_id: int | None) -> int | None:
@@ -153,4 +154,41 @@ def role(r: Role) -> dict[str, Any]:
         "isAdmin": all(covers(r.permissions, p) for p in ADMIN),
         "permissions": [flexie_permission(p) for p in r.permissions],
         "date_added": r.created_at,
+    }
+
+
+def workflow_category(c: Category) -> dict[str, Any]:
+    return {"id": c.number, "name": c.name}
+
+
+def workflow(w: Workflow) -> dict[str, Any]:
+    """A workflow: ``isPublished`` whether it runs, ``object`` the core's key of the record
+    type it runs on; its trigger, conditions and steps as the native API shows them."""
+    return {
+        "id": w.number,
+        "name": w.name,
+        "description": w.description,
+        "category": workflow_category(w.category) if w.category else None,
+        "isPublished": w.published,
+        "runtime": w.runtime,
+        "object": w.object_key,
+        "trigger": w.trigger,
+        "conditions": w.conditions,
+        "steps": w.steps,
+        "date_added": w.created_at,
+        "date_modified": w.updated_at,
+    }
+
+
+def workflow_run(r: Run) -> dict[str, Any]:
+    """A run on a record: its workflow's id and name, its status, and ``step``, the
+    position of the step it is at (where it stopped, once it has ended)."""
+    return {
+        "id": r.workflow_number,
+        "name": r.workflow_name,
+        "status": r.status,
+        "step": path_text(r.position),
+        "error": r.error,
+        "date_started": r.started_at,
+        "date_finished": r.finished_at,
     }

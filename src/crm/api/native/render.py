@@ -25,6 +25,7 @@ from crm.core.records import canonical
 from crm.core.records.canonical import user_ref as _user
 from crm.core.tags.service import Tag
 from crm.core.webhooks.subscriptions import ALL, Attempt, Subscription
+from crm.core.workflows.model import Category, Run, Workflow
 
 #: A record as the native API shows it: its canonical form.
 record = canonical.record
@@ -284,3 +285,61 @@ def delivery(a: Attempt) -> dict[str, Any]:
         "duration_ms": a.duration_ms,
         "created_at": a.created_at,
     }
+
+
+def workflow_category(c: Category) -> dict[str, Any]:
+    return {"id": str(c.uuid), "number": c.number, "name": c.name}
+
+
+def workflow(meta: WorkspaceMeta, w: Workflow) -> dict[str, Any]:
+    return {
+        "id": str(w.uuid),
+        "number": w.number,
+        "object": w.object_key,
+        "name": w.name,
+        "description": w.description,
+        "category": workflow_category(w.category) if w.category else None,
+        "published": w.published,
+        "runtime": w.runtime,
+        "trigger": w.trigger,
+        "conditions": w.conditions,
+        "steps": w.steps,
+        "created_by": _user(meta, w.created_by),
+        "created_at": w.created_at,
+        "updated_at": w.updated_at,
+    }
+
+
+def workflow_run(r: Run) -> dict[str, Any]:
+    """A run; with its ``steps`` (what each did) when it was read alone."""
+    out: dict[str, Any] = {
+        "id": str(r.uuid),
+        "workflow": {
+            "id": str(r.workflow_uuid),
+            "number": r.workflow_number,
+            "name": r.workflow_name,
+        },
+        "record": {"id": str(r.record_uuid), "number": r.record_number, "object": r.object_key}
+        if r.record_uuid
+        else None,
+        "status": r.status,
+        "position": r.position,
+        "depth": r.depth,
+        "due_at": r.due_at,
+        "error": r.error,
+        "started_at": r.started_at,
+        "updated_at": r.updated_at,
+        "finished_at": r.finished_at,
+    }
+    if r.steps is not None:
+        out["steps"] = [
+            {
+                "position": s.position,
+                "type": s.type,
+                "status": s.status,
+                "detail": s.detail,
+                "at": s.at,
+            }
+            for s in r.steps
+        ]
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from crm.api.common.openapi import words
 from crm.core.auth.principal import PERMISSION, SCOPE
@@ -364,3 +364,70 @@ class WebhookPatch(Body):
 class ReplayIn(Body):
     #: The id of an event of the workspace: it and every event after it are sent again.
     event_id: str = Field(examples=["01890a5d-ac96-774b-bcce-b302099a8057"])
+
+
+#: A workflow category named by its id or its number, or null for none (checked by the
+#: core, which names ``category`` in its 422 for anything else).
+CATEGORY_REF: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}],
+    "description": "a workflow category's id or number, or null for none",
+}
+#: A workflow's steps; the core names a wrong one (``steps[2].due_in``).
+STEPS: dict[str, Any] = {"maxItems": 50, "items": {"type": "object"}}
+
+
+class WorkflowIn(Body):
+    """A workflow: its trigger, conditions and steps are checked against the workspace
+    (see docs/workflows.md)."""
+
+    #: The key of the object type whose records it runs on.
+    object: str = Field(examples=["lead"])
+    name: str = Field(examples=["New lead"], json_schema_extra=LABEL)
+    description: str | None = Field(None, json_schema_extra={"maxLength": 5000})
+    category: Any = Field(None, json_schema_extra=CATEGORY_REF)
+    published: StrictBool = False
+    runtime: Literal["async", "sync"] = "async"
+    trigger: dict[str, Any] = Field(examples=[{"type": "record.created"}])
+    #: A filter the record must match, in the language of record lists.
+    conditions: dict[str, Any] | None = Field(
+        None, examples=[{"field": "source", "op": "eq", "value": "Website"}]
+    )
+    steps: list[Any] = Field(
+        [],
+        examples=[[{"type": "create_task", "title": "Call {{first_name}}", "due_in": {"days": 1}}]],
+        json_schema_extra=STEPS,
+    )
+
+
+class WorkflowPatch(Body):
+    """What to change; ``null`` clears ``description``, ``category`` and ``conditions``.
+    ``object`` cannot change."""
+
+    object: str | None = Field(None, json_schema_extra=present())
+    name: str | None = Field(None, json_schema_extra=present(LABEL))
+    description: str | None = Field(None, json_schema_extra={"maxLength": 5000})
+    category: Any = Field(None, json_schema_extra=CATEGORY_REF)
+    published: StrictBool | None = Field(None, json_schema_extra=present())
+    runtime: Literal["async", "sync"] | None = Field(None, json_schema_extra=present())
+    trigger: dict[str, Any] | None = Field(None, json_schema_extra=present())
+    conditions: dict[str, Any] | None = None
+    steps: list[Any] | None = Field(None, json_schema_extra=present(STEPS))
+
+
+class WorkflowCategoryIn(Body):
+    name: str = Field(examples=["Onboarding"], json_schema_extra=words(100))
+
+
+class WorkflowRunsIn(Body):
+    """Exactly one of ``record`` and ``filter``."""
+
+    #: A record of the workflow's object type, by id (checked by the core, which names
+    #: ``record`` in its 422 for anything else).
+    record: Any = Field(
+        None,
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+    )
+    #: Every record the filter finds (at most 10,000), in the language of record lists.
+    filter: dict[str, Any] | None = Field(
+        None, examples=[{"field": "city", "op": "eq", "value": "Oslo"}]
+    )

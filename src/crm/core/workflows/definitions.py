@@ -25,10 +25,15 @@ from crm.core.auth.principal import Principal
 from crm.core.errors import CRMError, FieldError, ValidationFailed
 from crm.core.lists import service as lists
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
-from crm.core.records.query import compile_filter
 from crm.core.tags import service as tags
 from crm.core.workflows.model import RUNTIMES, TRIGGERS
-from crm.core.workflows.steps import Checking, MoveStage, check_offset, check_steps
+from crm.core.workflows.steps import (
+    Checking,
+    MoveStage,
+    check_filter,
+    check_offset,
+    check_steps,
+)
 
 __all__ = ["check_definition"]
 
@@ -119,7 +124,7 @@ async def check_definition(
         raise _bad("trigger", "is required")
     trigger = await _trigger(at, spec["trigger"])
     if spec["conditions"] is not None:
-        compile_filter(meta, obj, conn.dialect.name, spec["conditions"])
+        check_filter(at, spec["conditions"], "conditions")
     steps = await check_steps(at, spec["steps"], "steps")
     return {
         "object_type_id": obj.id,

@@ -1,6 +1,7 @@
 """Workflows and their categories: made, changed and deleted by those who manage workflows;
 read by keys with the ``workflow`` scope; and their runs, listed per workflow or record,
-started by hand and cancelled.
+started by hand and cancelled. Who does not manage workflows sees only the runs on the
+records they can see.
 
 A workflow's trigger, conditions (the filter language) and steps are checked against the
 workspace's metadata when saved (:mod:`crm.core.workflows.definitions`). Runs are made by
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth.conditions import Column, matching, order, search
 from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.model import WorkspaceMeta
@@ -26,6 +27,7 @@ from crm.core.metadata.service import metadata_for
 from crm.core.paging import check_limit, check_offset
 from crm.core.records import service as records
 from crm.core.records.model import RecordQuery
+from crm.core.records.repository import scoped
 from crm.core.records.rules import numbered_ident
 from crm.core.records.sequences import take_numbers
 from crm.core.workflows.definitions import check_definition
@@ -50,8 +52,12 @@ from crm.db.schema import (
 )
 
 __all__ = [
+    "MAX_RUN_PAGE",
     "MAX_STARTS",
+    "MAX_WORKFLOW_PAGE",
+    "RUN_PAGE",
     "WORKFLOW_PAGE",
+    "RunPage",
     "cancel_run",
     "create_category",
     "create_workflow",
@@ -78,7 +84,8 @@ MAX_CATEGORY = 100
 COLUMNS = {
     "number": Column(workflows.c.number, "whole"),
     "name": Column(workflows.c.name, "text"),
-    "description": Column(workflows.c.description, "text"),
+    # no description is kept as "", which a filter finds as empty
+    "description": Column(sa.func.nullif(workflows.c.description, ""), "text"),
     "runtime": Column(workflows.c.runtime, "text"),
     "published": Column(workflows.c.published, "flag"),
     "category": Column(workflow_categories.c.number, "whole"),
@@ -162,6 +169,16 @@ async def _category_row(conn: AsyncConnection, principal: Principal, ref: Any) -
     if row is None:
         raise NotFound("Workflow category not found")
     return row
+
+
+async def _category_of(conn: AsyncConnection, principal: Principal, given: Any) -> int | None:
+    """The id of the category a workflow names (by UUID or number), or None for none."""
+    if given is None:
+        return None
+    try:
+        return int((await _category_row(conn, principal, given)).id)
+    except NotFound:
+        raise ValidationFailed.of([FieldError("category", f"no category {given!r}")]) from None
 
 
 async def _unique_category(
@@ -291,10 +308,7 @@ async def _values(
         if spec["published"] and (current is None or not current.published):
             out["published_at"] = utcnow()
     if "category" in spec:
-        given = spec["category"]
-        out["category_id"] = (
-            None if given is None else (await _category_row(conn, principal, given)).id
-        )
+        out["category_id"] = await _category_of(conn, principal, spec["category"])
     merged = {
         "object": current.object_key if current else spec.get("object"),
         "runtime": current.runtime if current else "async",
@@ -372,7 +386,10 @@ async def find_workflows(
     meta = await metadata_for(conn, principal)
     where = [_live(principal), *matching(COLUMNS, conditions)]
     if object is not None:
-        where.append(workflows.c.object_type_id == meta.object(object).id)
+        obj = meta.objects.get(object)
+        if obj is None:
+            raise ValidationFailed.of([FieldError("object", "must be the key of an object type")])
+        where.append(workflows.c.object_type_id == obj.id)
     found = search(q, (workflows.c.name, workflows.c.description))
     if found is not None:
         where.append(found)
@@ -472,18 +489,25 @@ async def runs_of(
     limit: int = RUN_PAGE,
     offset: Any = 0,
 ) -> RunPage:
-    """Runs newest first: of a workflow, and/or on a record the caller can see."""
+    """Runs newest first: of a workflow, and/or on a record the caller can see; of a
+    workflow, only those on records the caller can see unless the caller manages workflows."""
     principal.require_scope("workflow", "list")
     check_limit(limit, MAX_RUN_PAGE)
     check_offset(offset)
     meta = await metadata_for(conn, principal)
     where = [workflow_runs.c.workspace_id == principal.workspace_id]
-    if workflow is not None:
-        where.append(workflow_runs.c.workflow_id == (await _any_row(conn, principal, workflow)).id)
+    wf = None if workflow is None else await _any_row(conn, principal, workflow)
+    if wf is not None:
+        where.append(workflow_runs.c.workflow_id == wf.id)
     if record is not None:
         assert object_key is not None
         found = await records.get_record(conn, principal, object_key, record)
         where.append(workflow_runs.c.record_id == found.id)
+    elif not principal.manages("workflows"):
+        if wf is None:
+            raise PermissionDenied("Your role may not manage workflows")
+        seen = scoped(principal, meta.objects_by_id[wf.object_type_id])
+        where.append(workflow_runs.c.record_id.in_(sa.select(record_rows.c.id).where(seen)))
     rows = await conn.execute(
         _RUNS.where(*where).order_by(workflow_runs.c.id.desc()).limit(limit).offset(offset)
     )
@@ -496,7 +520,7 @@ async def _any_row(conn: AsyncConnection, principal: Principal, ref: Any) -> Any
     """A workflow by UUID or number, deleted or not (its runs stay readable)."""
     row = (
         await conn.execute(
-            sa.select(workflows.c.id).where(
+            sa.select(workflows.c.id, workflows.c.object_type_id).where(
                 workflows.c.workspace_id == principal.workspace_id,
                 numbered_ident(workflows, ref, "Workflow"),
             )
@@ -525,10 +549,17 @@ async def _run_row(conn: AsyncConnection, principal: Principal, ref: Any) -> Any
 
 
 async def get_run(conn: AsyncConnection, principal: Principal, ref: Any) -> Run:
-    """A run by UUID, with what each of its steps did."""
+    """A run by UUID, with what each of its steps did; on a record the caller can see
+    unless the caller manages workflows."""
     principal.require_scope("workflow", "read")
     meta = await metadata_for(conn, principal)
     row = await _run_row(conn, principal, ref)
+    if not principal.manages("workflows"):
+        obj = meta.objects_by_id[row.object_type_id]
+        try:
+            await records.get_record(conn, principal, obj.key, row.record_id)
+        except NotFound:
+            raise NotFound("Workflow run not found") from None
     logged = await conn.execute(
         sa.select(workflow_run_steps)
         .where(workflow_run_steps.c.run_id == row.id)
@@ -573,7 +604,12 @@ async def start_runs(
     if (record is None) == (filter is None):
         raise ValidationFailed.of([FieldError("record", "give a record or a filter")])
     if record is not None:
-        ids = [(await records.get_record(conn, principal, wf.object_key, record)).id]
+        try:
+            ids = [(await records.get_record(conn, principal, wf.object_key, record)).id]
+        except NotFound:
+            raise ValidationFailed.of(
+                [FieldError("record", f"no {wf.object_key} {record!r} to run on")]
+            ) from None
     else:
         ids, cursor = [], None
         while len(ids) < MAX_STARTS:

@@ -33,7 +33,16 @@ from crm.core.tags import service as tags
 from crm.core.workflows.model import Path, path_text
 from crm.db.schema import records as record_rows
 
-__all__ = ["STEPS", "Acting", "Checking", "Outcome", "Step", "register", "render"]
+__all__ = [
+    "STEPS",
+    "Acting",
+    "Checking",
+    "Outcome",
+    "Step",
+    "check_filter",
+    "register",
+    "render",
+]
 
 #: The most steps a workflow holds, counting those in branches.
 MAX_STEPS = 50
@@ -89,6 +98,20 @@ def _keys(spec: dict[str, Any], where: str, allowed: set[str], required: set[str
     errors += [FieldError(f"{where}.{k}", "is required", "required") for k in required - set(spec)]
     if errors:
         raise ValidationFailed.of(errors)
+
+
+def check_filter(at: Checking, node: Any, where: str) -> None:
+    """A filter of the record's fields; ValidationFailed naming its wrong part from
+    ``where`` (``conditions.and[1].op``) rather than from ``filter``."""
+    try:
+        compile_filter(at.meta, at.obj, at.conn.dialect.name, node)
+    except ValidationFailed as exc:
+        raise ValidationFailed.of(
+            [
+                FieldError(where + e.field.removeprefix("filter"), e.message, e.code)
+                for e in exc.field_errors
+            ]
+        ) from None
 
 
 def template_keys(text: str) -> list[str]:
@@ -514,7 +537,7 @@ class Branch(Step):
 
     async def check(self, at: Checking, spec: dict[str, Any], where: str) -> dict[str, Any]:
         await super().check(at, spec, where)
-        compile_filter(at.meta, at.obj, at.conn.dialect.name, spec["if"])
+        check_filter(at, spec["if"], f"{where}.if")
         out = {"type": self.kind, "if": spec["if"]}
         for arm in ("then", "else"):
             out[arm] = await check_steps(at, spec.get(arm, []), f"{where}.{arm}")
