@@ -767,3 +767,39 @@ workflow_date_fires = sa.Table(
     _workspace(),
     sa.PrimaryKeyConstraint("workflow_id", "record_id", "moment"),
 )
+
+#: The calls of workflows' ``webhook`` steps: a message to a webhook subscription's URL,
+#: signed with its secret, that a worker sends (no transaction open meanwhile) while its
+#: run waits; sent, the run goes on; failed past its retries, the run fails.
+workflow_calls = sa.Table(
+    "workflow_calls",
+    metadata,
+    _id(),
+    _workspace(),
+    sa.Column("uuid", sa.Uuid, nullable=False, unique=True),
+    sa.Column(
+        "run_id", BigId, sa.ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "subscription_id",
+        BigId,
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.String(200), nullable=False),
+    sa.Column("body", JSONDoc, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("error", sa.Text),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(
+        "ix_workflow_calls_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)

@@ -28,6 +28,7 @@ from crm.core.workflows.triggers import take_events
 from crm.db.engine import OFFLOAD
 from crm.settings import Settings
 from crm.worker import webhooks
+from crm.worker.workflow_calls import send_calls
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ async def drain(
     engine: AsyncEngine, name: str | None = None, *, settings: Settings | None = None
 ) -> int:
     """Do all the work waiting now (what was committed before the call included): the
-    imports and workflow runs, then the webhooks due now; how many jobs were done (each
-    import, run turn and message delivered counts as one)."""
+    imports, workflow runs and their webhook calls, then the webhooks due now; how many
+    jobs were done (each import, run turn, call and message delivered counts as one)."""
     await settle(engine)
     engine = background(engine)
     settings = settings or Settings.from_env()
@@ -71,8 +72,9 @@ async def drain(
     while True:
         imported = int(await process_next(engine, owner))
         read, ran = await _automate(engine, owner)
-        done += imported + ran
-        if not (imported or read or ran):
+        called = await send_calls(engine, owner, settings.outbound())
+        done += imported + ran + called
+        if not (imported or read or ran or called):
             break
     return done + await webhooks.drain(
         engine, owner, settings.outbound(), settings.webhook_concurrency
@@ -92,12 +94,14 @@ async def run(
     settings = settings or Settings.from_env()
     owner = worker_name()
     await asyncio.gather(
-        _jobs(engine, owner, stop, idle),
+        _jobs(engine, owner, stop, idle, settings),
         webhooks.run(engine, owner, stop, settings.outbound(), settings.webhook_concurrency),
     )
 
 
-async def _jobs(engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float) -> None:
+async def _jobs(
+    engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float, settings: Settings
+) -> None:
     """Imports, workflows, reminders and sweeps, one after another, until ``stop`` is set."""
     swept, reminded, dated = float("-inf"), float("-inf"), float("-inf")
     while not stop.is_set():
@@ -113,6 +117,7 @@ async def _jobs(engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: floa
                 await fire_dates(engine)
             busy = await process_next(engine, owner, stop.is_set)
             busy = any(await _automate(engine, owner)) or busy
+            busy = bool(await send_calls(engine, owner, settings.outbound())) or busy
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")
             busy = False

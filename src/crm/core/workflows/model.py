@@ -26,6 +26,8 @@ TRIGGERS = (
 PENDING, WAITING = "pending", "waiting"
 COMPLETED, STOPPED, FAILED, CANCELLED, CUT = "completed", "stopped", "failed", "cancelled", "cut"
 LIVE = (PENDING, WAITING)
+#: The consumer of the event log that starts runs (a row of ``event_consumers``).
+CONSUMER = "workflows"
 #: A run started by a change that a run made is one deeper than that run; a run deeper
 #: than this is not run, so that workflows that trigger each other (or themselves) stop.
 MAX_DEPTH = 5

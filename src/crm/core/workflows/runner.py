@@ -156,7 +156,7 @@ async def _do(
         raise _Failed(path, spec["type"], "the record is gone") from None
     try:
         async with conn.begin_nested():
-            at = Acting(conn, principal, meta, obj, record, wf.id, path, utcnow())
+            at = Acting(conn, principal, meta, obj, record, wf, run, path, utcnow())
             outcome = await STEPS[spec["type"]].run(at, spec)
     except CRMError as exc:
         raise _Failed(path, spec["type"], exc.message) from None
@@ -199,7 +199,7 @@ async def _advance(engine: AsyncEngine, run_id: int, owner: str) -> None:
                 following = after(wf.steps, position)
             else:
                 following = enter(wf.steps, position, outcome.branch)
-            if outcome.wait_until is not None:
+            if outcome.wait_until is not None or outcome.held:
                 # A wait at the end: the run completes when it is over.
                 waited: Path = [len(wf.steps)] if following is None else following
                 await _move(conn, run, waited, WAITING, outcome.wait_until)
@@ -212,9 +212,10 @@ async def _advance(engine: AsyncEngine, run_id: int, owner: str) -> None:
 
 
 async def _move(
-    conn: AsyncConnection, run: Any, position: Path, status: str, due: datetime
+    conn: AsyncConnection, run: Any, position: Path, status: str, due: datetime | None
 ) -> None:
-    """The run is at ``position``, due at ``due``, and free for any worker to take."""
+    """The run is at ``position``, due at ``due`` (never, until something wakes it), and
+    free for any worker to take."""
     await conn.execute(
         sa.update(workflow_runs)
         .where(workflow_runs.c.id == run.id)

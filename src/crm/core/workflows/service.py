@@ -21,6 +21,7 @@ from crm.core.auth.principal import Principal
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
+from crm.core.events.stream import head
 from crm.core.ids import parse_uuid, uuid7
 from crm.core.metadata.model import WorkspaceMeta
 from crm.core.metadata.service import metadata_for
@@ -33,6 +34,7 @@ from crm.core.records.sequences import take_numbers
 from crm.core.workflows.definitions import check_definition
 from crm.core.workflows.model import (
     CANCELLED,
+    CONSUMER,
     LIVE,
     MAX_DEPTH,
     PENDING,
@@ -41,14 +43,16 @@ from crm.core.workflows.model import (
     StepLog,
     Workflow,
 )
+from crm.db.rows import insert_new
 from crm.db.schema import (
-    records as record_rows,
-)
-from crm.db.schema import (
+    event_consumers,
     workflow_categories,
     workflow_run_steps,
     workflow_runs,
     workflows,
+)
+from crm.db.schema import (
+    records as record_rows,
 )
 
 __all__ = [
@@ -322,6 +326,17 @@ async def _values(
     return out
 
 
+async def follow_events(conn: AsyncConnection) -> None:
+    """Make sure the consumer that starts runs reads the log: from its head when it is
+    first needed, so that it misses nothing that happens after the first workflow is made
+    (no workflow reacts to what happened before it was published)."""
+    await insert_new(
+        conn,
+        event_consumers,
+        {"name": CONSUMER, "position": (await head(conn)).text(), "updated_at": utcnow()},
+    )
+
+
 async def create_workflow(
     conn: AsyncConnection, principal: Principal, spec: dict[str, Any]
 ) -> Workflow:
@@ -330,6 +345,7 @@ async def create_workflow(
     principal.require_admin("workflows")
     meta = await metadata_for(conn, principal)
     values = await _values(conn, principal, meta, spec, None)
+    await follow_events(conn)
     now = utcnow()
     row = {
         "workspace_id": principal.workspace_id,

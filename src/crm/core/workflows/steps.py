@@ -25,11 +25,13 @@ from crm.core.lists import service as lists
 from crm.core.metadata.model import ObjectMeta, UserMeta, WorkspaceMeta
 from crm.core.notes import service as notes
 from crm.core.pipelines import motion
+from crm.core.records import canonical
 from crm.core.records import service as records
 from crm.core.records.model import Record
 from crm.core.records.query import compile_filter
 from crm.core.records.sequences import take_numbers
 from crm.core.tags import service as tags
+from crm.core.workflows import calls
 from crm.core.workflows.model import Path, path_text
 from crm.db.schema import records as record_rows
 
@@ -73,7 +75,9 @@ class Acting:
     meta: WorkspaceMeta
     obj: ObjectMeta
     record: Record
-    workflow_id: int
+    #: The workflow's row and the run's (for a step that leaves work for later).
+    workflow: Any
+    run: Any
     position: Path
     now: datetime
 
@@ -86,6 +90,8 @@ class Outcome:
     wait_until: datetime | None = None
     branch: str | None = None
     stop: bool = False
+    #: The run waits, with no time set, until what the step started wakes it.
+    held: bool = False
 
 
 def _bad(where: str, message: str) -> ValidationFailed:
@@ -283,7 +289,7 @@ class AssignOwner(Step):
             if way == "least_loaded":
                 chosen = await self._least_loaded(at, candidates)
             else:
-                turn = hashlib.sha256(f"{at.workflow_id}:{path_text(at.position)}".encode())
+                turn = hashlib.sha256(f"{at.workflow.id}:{path_text(at.position)}".encode())
                 name = f"turn:{turn.hexdigest()[:24]}"
                 taken = await take_numbers(at.conn, at.principal.workspace_id, name, 1)
                 chosen = candidates[(taken - 1) % len(candidates)]
@@ -550,6 +556,36 @@ class Branch(Step):
         return Outcome({"matched": held}, branch="then" if held else "else")
 
 
+class CallWebhook(Step):
+    """Send the record, with the workflow and the run, to a webhook subscription's URL,
+    signed with its secret (as its events are); the run waits until it is sent, and fails
+    if it cannot be (see :mod:`crm.core.workflows.calls`)."""
+
+    kind = "webhook"
+    allowed = required = {"subscription"}
+
+    async def check(self, at: Checking, spec: dict[str, Any], where: str) -> dict[str, Any]:
+        await super().check(at, spec, where)
+        ref = spec["subscription"]
+        found = await calls.subscription_of(
+            at.conn, at.principal.workspace_id, ref, f"{where}.subscription"
+        )
+        return {"type": self.kind, "subscription": found}
+
+    async def run(self, at: Acting, spec: dict[str, Any]) -> Outcome:
+        message = {
+            "workflow": {"id": str(at.workflow.uuid), "name": at.workflow.name},
+            "run": str(at.run.uuid),
+            "step": path_text(at.position),
+            "object": at.obj.key,
+            "record": canonical.record(at.meta, at.record),
+        }
+        call = await calls.queue(
+            at.conn, at.run, spec["subscription"], path_text(at.position), message
+        )
+        return Outcome({"call": call, "subscription": spec["subscription"]}, held=True)
+
+
 class Stop(Step):
     kind = "stop"
 
@@ -580,6 +616,7 @@ for _step in (
     UpdateRelated(),
     Wait(),
     Branch(),
+    CallWebhook(),
     Stop(),
 ):
     register(_step)

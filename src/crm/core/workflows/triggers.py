@@ -22,17 +22,16 @@ from crm.core.auth.service import acting_user
 from crm.core.clock import utcnow
 from crm.core.errors import CRMError
 from crm.core.events.service import Event
-from crm.core.events.stream import Position, Streamed, head, read_after
+from crm.core.events.stream import Position, Streamed, read_after
 from crm.core.metadata.service import metadata_for
 from crm.core.records.service import record_matches
-from crm.core.workflows.service import add_runs
+from crm.core.workflows.model import CONSUMER
+from crm.core.workflows.service import add_runs, follow_events
 from crm.db.engine import transaction
-from crm.db.rows import insert_new
 from crm.db.schema import event_consumers, workflows
 
-__all__ = ["CONSUMER", "fires", "take_events"]
+__all__ = ["fires", "take_events"]
 
-CONSUMER = "workflows"
 #: Events read at once.
 BATCH = 500
 #: The events that can fire a trigger, by the trigger types they fire.
@@ -81,11 +80,7 @@ def _depth(event: Event) -> int:
 async def _position(conn: AsyncConnection) -> Position:
     """The consumer's position, its row locked (by this worker alone on PostgreSQL); a new
     consumer starts at the log's head."""
-    await insert_new(
-        conn,
-        event_consumers,
-        {"name": CONSUMER, "position": (await head(conn)).text(), "updated_at": utcnow()},
-    )
+    await follow_events(conn)
     select = sa.select(event_consumers.c.position).where(event_consumers.c.name == CONSUMER)
     if conn.dialect.name == "postgresql":
         select = select.with_for_update(skip_locked=True)
