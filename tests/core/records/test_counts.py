@@ -112,9 +112,9 @@ async def test_a_caller_who_sees_only_some_records_and_a_lists_members_are_count
         owner = await principal_for_user(conn, ws.owner_id)
         vips = await create_list(conn, owner, object="contact", name="VIPs")
         ann = (await find_records(conn, owner, "contact", replace(PLAIN, q="ann"))).records
-        await add_member(conn, owner, vips.id, ann[0].id)
+        await add_member(conn, owner, vips.number, ann[0].id)
     async with _skewed(engine, ws) as conn:
-        assert (await find_members(conn, owner, vips.id, PLAIN)).total == 1
+        assert (await find_members(conn, owner, vips.number, PLAIN)).total == 1
         assert (await find_records(conn, agent, "contact", PLAIN)).total == 1
         assert await count_records(conn, agent, "contact", PLAIN) == 1
         assert (await find_records(conn, owner, "contact", PLAIN)).total == 4 + SKEW
