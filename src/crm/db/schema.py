@@ -361,8 +361,9 @@ record_numbers = sa.Table(
 
 #: How many live records (neither deleted nor archived) each object type has, as deltas
 #: over a few slots summed on read. Triggers on ``records`` keep it (migration 0021): on
-#: PostgreSQL each connection adds to a slot of its own (``pg_backend_pid() % 16``), so
-#: concurrent creates do not wait for each other's commits on one row; SQLite uses slot 0.
+#: PostgreSQL a connection adds to the slot of its backend (``pg_backend_pid() % 16``), so
+#: creates on connections of different slots do not wait for each other's commits on one
+#: row; SQLite uses slot 0.
 #: No foreign keys, as for record numbers: ``records.object_type_id`` has none either.
 record_counts = sa.Table(
     "record_counts",

@@ -2,10 +2,10 @@
 
 ``record_counts`` holds, per workspace, object type and slot, a number of live records
 (neither deleted nor archived); the object type's count is the sum of its slots. Triggers on
-``records`` keep it whatever writes them. On PostgreSQL each connection adds to its own slot
-(``pg_backend_pid() % 16``), so concurrent creates do not queue on one row; inserts and
-deletes add once per statement, through its transition table. SQLite has one writer at a
-time and row triggers only: one slot.
+``records`` keep it whatever writes them. On PostgreSQL a connection adds to the slot of its
+backend (``pg_backend_pid() % 16``), so creates on connections of different slots do not
+queue on one row; inserts and deletes add once per statement, through its transition table.
+SQLite has one writer at a time and row triggers only: one slot.
 
 Revision ID: 0021
 Revises: 0020
