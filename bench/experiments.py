@@ -130,6 +130,40 @@ def _values_trigram_write_cost(drop: list[str], teardown: list[str]) -> Experime
     )
 
 
+#: A row-level insert trigger keeping ``record_counts``, as migration 0021 could have made
+#: it on PostgreSQL instead of its statement-level one.
+PG_ROW_COUNTS = [
+    "DROP TRIGGER record_counts_ai ON records",
+    "CREATE FUNCTION bench_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO record_counts (workspace_id, object_type_id, slot, live) "
+    "SELECT NEW.workspace_id, NEW.object_type_id, pg_backend_pid() % 16, 1 "
+    "WHERE NEW.deleted_at IS NULL AND NEW.archived_at IS NULL "
+    "ON CONFLICT (workspace_id, object_type_id, slot) "
+    "DO UPDATE SET live = record_counts.live + excluded.live; RETURN NULL; END $$",
+    "CREATE TRIGGER record_counts_ai AFTER INSERT ON records FOR EACH ROW "
+    "EXECUTE FUNCTION bench_count_inserted()",
+]
+
+
+def _record_counts_write_cost(dialect: str) -> Experiment:
+    """bulk_create with the triggers of ``record_counts`` (0021), without them, and on
+    PostgreSQL with a row-level insert trigger in place of the statement-level one."""
+    drop = "DROP TRIGGER record_counts_ai" + (" ON records" if dialect == "postgresql" else "")
+    row = [WriteProbe("bulk_create, row-level insert trigger", PG_ROW_COUNTS)]
+    return Experiment(
+        "record_counts_write_cost",
+        "bulk_create with the record count triggers (0021) vs without them",
+        "any",
+        [],
+        writes=[
+            WriteProbe("bulk_create with the record count triggers (current)"),
+            *(row if dialect == "postgresql" else []),
+            WriteProbe("bulk_create without the record count triggers", [drop]),
+        ],
+        teardown=["VACUUM (ANALYZE) records"] if dialect == "postgresql" else [],
+    )
+
+
 def _sqlite(sample_: Sample) -> list[Experiment]:
     s = Sql("sqlite")
     score, city = s.field("score"), s.field("city")
@@ -228,6 +262,7 @@ def _sqlite(sample_: Sample) -> list[Experiment]:
         ),
         _write_amplification(),
         _values_trigram_write_cost(["DROP TRIGGER records_values_fts_ai"], []),
+        _record_counts_write_cost("sqlite"),
     ]
 
 
@@ -307,6 +342,7 @@ def _postgresql(sample_: Sample, database: str) -> list[Experiment]:
         ),
         _write_amplification(["VACUUM (ANALYZE) records"]),
         _values_trigram_write_cost(["DROP INDEX ix_records_values"], ["VACUUM (ANALYZE) records"]),
+        _record_counts_write_cost("postgresql"),
     ]
 
 

@@ -359,6 +359,21 @@ record_numbers = sa.Table(
     sa.Column("next_number", sa.BigInteger, nullable=False),
 )
 
+#: How many live records (neither deleted nor archived) each object type has, as deltas
+#: over a few slots summed on read. Triggers on ``records`` keep it (migration 0021): on
+#: PostgreSQL a connection adds to the slot of its backend (``pg_backend_pid() % 16``), so
+#: creates on connections of different slots do not wait for each other's commits on one
+#: row; SQLite uses slot 0.
+#: No foreign keys, as for record numbers: ``records.object_type_id`` has none either.
+record_counts = sa.Table(
+    "record_counts",
+    metadata,
+    sa.Column("workspace_id", BigId, primary_key=True),
+    sa.Column("object_type_id", BigId, primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True),
+    sa.Column("live", sa.BigInteger, nullable=False),
+)
+
 #: The next number of each kind of numbered thing that is no record (``"list"``,
 #: ``"note"``) per workspace: ``lists.number``, ``notes.number``. Taken like record numbers,
 #: hence no foreign key either.

@@ -172,3 +172,37 @@ async def test_related_records_filter_by_id(client: httpx.AsyncClient, ws: Works
     assert await deals(flt("company", "in", [1, 9])) == ["D2"]
     assert await deals(flt("company", "eq", 9)) == []
     assert await deals(flt("company", "neq", 2)) == ["D2"]
+
+
+async def test_totals_count_what_the_caller_may_see(
+    client: httpx.AsyncClient, people: Workspace, other_ws: Workspace
+) -> None:
+    """A list's total counts the live, unarchived contacts the caller may see, whether the
+    list is filtered or not, and nothing of other workspaces."""
+    await new(client, other_ws, "contacts", {"first_name": "Else", "email": "else@acme.com"})
+    agent = {"apikey": await people.add_key(role="agent", email="agent@acme.test")}
+    mine = await client.post(
+        f"{FX}/contacts/new", json={"first_name": "Mine", "city": "Austin"}, headers=agent
+    )
+    assert mine.status_code == 201
+    assert (await client.delete(f"{FX}/contacts/4", headers=key(people))).status_code == 204
+    native = "/api/v1/objects/contact/records"
+    bob = await client.get(native, params={"q": "bob"}, headers=people.auth)
+    archived = await client.post(
+        f"{native}/{bob.json()['data'][0]['id']}/archive", headers=people.auth
+    )
+    assert archived.status_code == 200
+
+    async def total(headers: dict[str, str], body: dict[str, Any] | None = None) -> int:
+        if body is None:
+            answer = await client.get(f"{FX}/contacts?limit=1", headers=headers)
+        else:
+            answer = await client.post(f"{FX}/contacts", json=body | {"limit": 1}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["total"])
+
+    assert await total(key(people)) == 3  # Ann, Cid and Mine
+    assert await total(key(people), flt("city", "eq", "Austin")) == 3
+    assert await total(key(people), DOCUMENT_FILTER) == 2  # Ann and Cid
+    assert await total(agent) == 1
+    assert await total(agent, flt("city", "eq", "Austin")) == 1

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.db.schema import records as records_table
-from tests.conftest import Workspace, assert_error, detail_fields
+from tests.conftest import Workspace, assert_error, bearer, detail_fields
 
 API = "/api/v1"
 CONTACTS = f"{API}/objects/contact/records"
@@ -1119,3 +1119,38 @@ async def test_records_show_their_number_in_the_workspace(
         headers=ws.auth,
     )
     assert [r["fields"]["first_name"] for r in found.json()["data"]] == ["B"]
+
+
+async def test_totals_count_what_the_caller_may_see(
+    client: httpx.AsyncClient, ws: Workspace, other_ws: Workspace
+) -> None:
+    """The total of a list counts the live records the caller may see, whether the list is
+    filtered or not, and nothing of other workspaces."""
+    made = [await create(client, ws, first_name=n, status="New") for n in ("A", "B", "C", "D")]
+    await create(client, other_ws, first_name="E", status="New")
+    await create(client, ws, first_name="F", status="Customer")
+    archived = await client.post(f"{CONTACTS}/{made[2]['id']}/archive", headers=ws.auth)
+    assert archived.status_code == 200
+    assert (await client.delete(f"{CONTACTS}/{made[3]['id']}", headers=ws.auth)).status_code == 204
+    agent = bearer(await ws.add_key(role="agent", email="agent@acme.test"))
+    mine = await client.post(
+        CONTACTS, json={"fields": {"first_name": "Mine", "status": "New"}}, headers=agent
+    )
+    assert mine.status_code == 201
+    new = {"field": "status", "op": "eq", "value": "new"}
+
+    async def agents(path: str, **body: Any) -> Any:
+        answer = await client.post(f"{CONTACTS}/{path}", json=body, headers=agent)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    assert (await listing(client, ws, limit=1, include_total="true"))["total"] == 4
+    assert (await listing(client, ws, limit=1, include_total="true", q="mine"))["total"] == 1
+    assert (await search(client, ws, filter=new, limit=1, include_total=True))["total"] == 3
+    assert (await search(client, ws, archived="include", include_total=True))["total"] == 5
+    assert await count(client, ws) == 4
+    assert await count(client, ws, filter=new) == 3
+    plain = await client.get(CONTACTS, params={"include_total": "true"}, headers=agent)
+    assert plain.json()["total"] == 1
+    assert (await agents("search", filter=new, include_total=True))["total"] == 1
+    assert (await agents("count"))["count"] == 1

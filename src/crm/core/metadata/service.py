@@ -38,7 +38,14 @@ from crm.core.metadata.validation import (
 )
 from crm.db import jsonsql
 from crm.db.engine import OFFLOAD
-from crm.db.schema import field_categories, fields, object_types, record_numbers, records
+from crm.db.schema import (
+    field_categories,
+    fields,
+    object_types,
+    record_counts,
+    record_numbers,
+    records,
+)
 
 #: Types whose values can be indexed for filtering and sorting.
 INDEXABLE = frozenset(FIELD_TYPES) - {"long_text", "multi_select"}
@@ -410,7 +417,8 @@ async def delete_object(conn: AsyncConnection, principal: Principal, key: str) -
             records.c.workspace_id == principal.workspace_id, records.c.object_type_id == obj.id
         )
     )
-    await conn.execute(sa.delete(record_numbers).where(record_numbers.c.object_type_id == obj.id))
+    for counter in (record_numbers, record_counts):
+        await conn.execute(sa.delete(counter).where(counter.c.object_type_id == obj.id))
     await conn.execute(sa.delete(object_types).where(object_types.c.id == obj.id))
     await repository.bump_version(conn, principal.workspace_id)
     await append_event(

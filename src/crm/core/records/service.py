@@ -19,7 +19,7 @@ from crm.core.errors import Conflict, CRMError, FieldError, NotFound, Validation
 from crm.core.events import append_event
 from crm.core.metadata.model import ObjectMeta, WorkspaceMeta
 from crm.core.metadata.service import metadata_for
-from crm.core.records import plans
+from crm.core.records import counts, plans
 from crm.core.records import query as rq
 from crm.core.records import repository as repo
 from crm.core.records.batch import Change, hold_unique_values, merge_changes
@@ -256,7 +256,7 @@ async def find_records(
         cursor = rq.encode_cursor(keys, [getattr(last, f"_sort{i}") for i in range(len(keys))])
     total = None
     if query.with_total:
-        total = await _count(conn, _where(principal, meta, obj, dialect, query, rq.Plan.INDEX)[0])
+        total = await _total(conn, principal, meta, obj, query)
     return Page([repo.to_record(obj, r) for r in rows], cursor, total)
 
 
@@ -298,7 +298,18 @@ def _where(
     return sa.and_(*clauses), probes
 
 
-async def _count(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> int:
+async def _total(
+    conn: AsyncConnection,
+    principal: Principal,
+    meta: WorkspaceMeta,
+    obj: ObjectMeta,
+    query: RecordQuery,
+) -> int:
+    """How many visible records match ``query``: the kept count of the object's live
+    records when that is the question, else a count through the indexes."""
+    if counts.kept(principal, obj, query):
+        return await counts.live_records(conn, principal.workspace_id, obj)
+    where = _where(principal, meta, obj, conn.dialect.name, query, rq.Plan.INDEX)[0]
     return int(
         (
             await conn.execute(
@@ -328,5 +339,4 @@ async def count_records(
 ) -> int:
     """How many visible records match the filter and search."""
     meta, obj = await context(conn, principal, object_key, "list")
-    dialect = conn.dialect.name
-    return await _count(conn, _where(principal, meta, obj, dialect, query, rq.Plan.INDEX)[0])
+    return await _total(conn, principal, meta, obj, query)
