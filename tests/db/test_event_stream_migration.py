@@ -20,10 +20,10 @@ async def test_events_from_before_and_after_the_migration_are_read_in_order(
     spare_database_url: str,
 ) -> None:
     url = spare_database_url
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0020")
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0021")
     engine = make_engine(url, pool_size=1)
     try:
-        async with engine.begin() as conn:  # the schema of 0020 has no ``tx``
+        async with engine.begin() as conn:  # the schema of 0021 has no ``tx``
             made = await conn.execute(
                 sa.text(
                     "INSERT INTO workspaces (uuid, name, subdomain, created_at)"
@@ -49,7 +49,7 @@ async def test_events_from_before_and_after_the_migration_are_read_in_order(
         if engine.dialect.name == "postgresql":
             assert found[0].position.tx == 0
             assert found[1].position.tx > 0
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0020")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0021")
         async with transaction(engine, write=False) as conn:
             columns = await conn.run_sync(
                 lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("events")]
