@@ -10,7 +10,6 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.api.app import create_app
 from crm.core.events.stream import settle
 from crm.core.webhooks import deliveries
 from crm.core.webhooks.deliveries import LEASE, RETRIES, backoff
@@ -28,7 +26,7 @@ from crm.db.schema import webhook_subscriptions
 from crm.worker import loop
 from crm.worker.loop import drain
 from tests.conftest import Workspace
-from tests.worker.receiver import Receiver, receiving, until
+from tests.worker.receiver import until
 from tests.worker.webhook_support import (
     Clock,
     contact,
@@ -38,32 +36,7 @@ from tests.worker.webhook_support import (
     subscribe,
 )
 
-
-@pytest.fixture(scope="module")
-def hook_app(engine: AsyncEngine, database_url: str) -> Any:
-    return create_app(hook_settings(database_url), engine=engine)
-
-
-@pytest.fixture
-async def api(hook_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=hook_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
-@pytest.fixture
-def receivers() -> Iterator[Callable[..., Receiver]]:
-    """Start receivers; each stops when the test ends."""
-    with contextlib.ExitStack() as stack:
-        yield lambda **kw: stack.enter_context(receiving(Receiver(**kw)))
-
-
-@pytest.fixture(autouse=True)
-async def _forget_subscriptions(engine: AsyncEngine) -> AsyncIterator[None]:
-    """No subscription outlives its test (its receiver is gone)."""
-    yield
-    async with transaction(engine, write=True) as conn:
-        await conn.execute(sa.delete(webhook_subscriptions))
+pytestmark = pytest.mark.usefixtures("forget_subscriptions")
 
 
 @pytest.fixture

@@ -4,51 +4,22 @@ fails with the receiver's answer."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.api.app import create_app
 from crm.core.auth.service import principal_for_user
 from crm.core.errors import ValidationFailed
 from crm.core.workflows import calls
 from crm.core.workflows import service as workflows
 from crm.db.engine import transaction
-from crm.db.schema import webhook_subscriptions
 from tests.conftest import Workspace
-from tests.worker.receiver import Receiver, receiving
-from tests.worker.webhook_support import Clock, contact, deliver, hook_settings, subscribe
+from tests.worker.webhook_support import Clock, contact, deliver, subscribe
 
-
-@pytest.fixture(scope="module")
-def hook_app(engine: AsyncEngine, database_url: str) -> Any:
-    return create_app(hook_settings(database_url), engine=engine)
-
-
-@pytest.fixture
-async def api(hook_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=hook_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
-@pytest.fixture
-def receivers() -> Iterator[Callable[..., Receiver]]:
-    with contextlib.ExitStack() as stack:
-        yield lambda **kw: stack.enter_context(receiving(Receiver(**kw)))
-
-
-@pytest.fixture(autouse=True)
-async def _forget_subscriptions(engine: AsyncEngine) -> AsyncIterator[None]:
-    yield
-    async with transaction(engine, write=True) as conn:
-        await conn.execute(sa.delete(webhook_subscriptions))
+pytestmark = pytest.mark.usefixtures("forget_subscriptions")
 
 
 async def _workflow(engine: AsyncEngine, ws: Workspace, hook: dict[str, Any]) -> Any:
