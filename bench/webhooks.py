@@ -34,7 +34,7 @@ from bench import load
 from crm.core.auth.service import principal_for_user
 from crm.core.events.stream import settle
 from crm.core.records.service import create_record
-from crm.core.webhooks.safety import check
+from crm.core.webhooks.safety import check, outbound
 from crm.core.webhooks.signing import new_secret
 from crm.core.webhooks.subscriptions import create_subscription
 from crm.core.workspaces.service import create_workspace
@@ -81,7 +81,7 @@ async def _workspace(engine: Any, settings: Settings, hook: str, name: str) -> A
     async with transaction(engine, write=True) as conn:
         made = await create_workspace(conn, name=name)
         owner = await principal_for_user(conn, made["owner"]["id"])
-    target = await check(hook, settings.outbound())
+    target = await check(hook, outbound(settings))
     assert await settle(engine)
     async with transaction(engine, write=True) as conn:
         await create_subscription(conn, owner, url=target)
@@ -109,7 +109,7 @@ async def _throughput(engine: Any, settings: Settings, hook: str, spaces: int, n
 
 async def _sending(settings: Settings, hook: str, n: int) -> float:
     """Messages per second that :func:`send` alone gets through, one after another."""
-    policy, secret, body = settings.outbound(), new_secret(), b'{"id": "x"}' * 40
+    policy, secret, body = outbound(settings), new_secret(), b'{"id": "x"}' * 40
     started = time.perf_counter()
     async with httpx.AsyncClient(trust_env=False) as client:
         for i in range(n):

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm.core.webhooks.safety import Outbound, networks
-
 DEFAULT_DATABASE_FILE = "crm.db"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Rate limit stores: ``memory`` for one server process, ``database`` for several.
 RATE_LIMIT_STORES = ("memory", "database")
+
+
+def networks(texts: Iterable[str]) -> tuple[Network, ...]:
+    """Networks written ``10.0.0.0/8`` or an address alone (blanks skipped); ValueError
+    naming a bad one."""
+    out = []
+    for text in texts:
+        if not text.strip():
+            continue
+        try:
+            out.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"not an address or network: {text!r}") from None
+    return tuple(out)
 
 
 def default_database_url() -> str:
@@ -68,14 +84,6 @@ class Settings:
     webhook_timeout: float = 10.0
     #: Subscriptions each worker delivers to at once (``CRM_WEBHOOK_CONCURRENCY``).
     webhook_concurrency: int = 8
-
-    def outbound(self) -> Outbound:
-        """How webhooks call out under these settings."""
-        return Outbound(
-            networks(self.webhook_allowed_networks),
-            self.webhook_connect_timeout,
-            self.webhook_timeout,
-        )
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.events.stream import settle
 from crm.core.imports.process import forget_stale_uploads, process_next
 from crm.core.tasks.reminders import raise_due_reminders
+from crm.core.webhooks.safety import outbound
 from crm.core.workflows.dates import fire_dates
 from crm.core.workflows.runner import run_due
 from crm.core.workflows.triggers import take_events
@@ -72,12 +73,12 @@ async def drain(
     while True:
         imported = int(await process_next(engine, owner))
         read, ran = await _automate(engine, owner)
-        called = await send_calls(engine, owner, settings.outbound())
+        called = await send_calls(engine, owner, outbound(settings))
         done += imported + ran + called
         if not (imported or read or ran or called):
             break
     return done + await webhooks.drain(
-        engine, owner, settings.outbound(), settings.webhook_concurrency
+        engine, owner, outbound(settings), settings.webhook_concurrency
     )
 
 
@@ -95,7 +96,7 @@ async def run(
     owner = worker_name()
     await asyncio.gather(
         _jobs(engine, owner, stop, idle, settings),
-        webhooks.run(engine, owner, stop, settings.outbound(), settings.webhook_concurrency),
+        webhooks.run(engine, owner, stop, outbound(settings), settings.webhook_concurrency),
     )
 
 
@@ -117,7 +118,7 @@ async def _jobs(
                 await fire_dates(engine)
             busy = await process_next(engine, owner, stop.is_set)
             busy = any(await _automate(engine, owner)) or busy
-            busy = bool(await send_calls(engine, owner, settings.outbound())) or busy
+            busy = bool(await send_calls(engine, owner, outbound(settings))) or busy
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")
             busy = False

@@ -7,7 +7,8 @@ import ipaddress
 
 import pytest
 
-from crm.core.webhooks.safety import Outbound, Refused, check, check_url, networks, refusal
+from crm.core.webhooks.safety import Outbound, Refused, check, check_url, refusal
+from crm.settings import networks
 
 
 @pytest.mark.parametrize(

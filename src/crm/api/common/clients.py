@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def networks(proxies: Iterable[str]) -> tuple[Network, ...]:
-    """Addresses and networks (``10.0.0.5``, ``10.0.0.0/8``, ``::1``) as networks."""
-    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
+from crm.settings import Network
 
 
 def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crm.api.common.clients import client_address, networks, presented_key
+from crm.api.common.clients import client_address, presented_key
 from crm.api.common.http import send_early
 from crm.core.auth.credentials import key_digest
 from crm.core.ratelimits import Buckets, DatabaseBuckets, MemoryBuckets, Rate
 from crm.core.ratelimits.buckets import retry_after
-from crm.settings import Settings
+from crm.settings import Settings, networks
 
 #: Paths that are never limited: a load balancer's health check must not be refused.
 UNLIMITED = frozenset({"/healthz"})

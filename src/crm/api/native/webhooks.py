@@ -17,7 +17,7 @@ from crm.api.native.schemas import ReplayIn, WebhookIn, WebhookPatch
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.events.stream import settle
 from crm.core.webhooks import subscriptions as webhooks
-from crm.core.webhooks.safety import Refused, Target, check
+from crm.core.webhooks.safety import Refused, Target, check, outbound
 
 router = APIRouter(tags=["webhooks"])
 ONE = "/webhooks/{webhook}"
@@ -34,7 +34,7 @@ async def _target(request: Request, action: str, url: Any) -> Target:
     if not isinstance(url, str):
         raise ValidationFailed.of([FieldError("url", "must be an http or https URL")])
     try:
-        return await check(url, request.app.state.settings.outbound())
+        return await check(url, outbound(request.app.state.settings))
     except Refused as exc:
         raise ValidationFailed.of([FieldError("url", str(exc), "refused")]) from None
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from crm.settings import Network, Settings, networks
+
 __all__ = ["Outbound", "Refused", "Target", "check", "check_url", "networks", "refusal"]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_URL = 2048
 SCHEMES = {"http": 80, "https": 443}
@@ -42,15 +43,13 @@ class Outbound:
     timeout: float = 10.0
 
 
-def networks(texts: Iterable[str]) -> tuple[Network, ...]:
-    """Networks written ``10.0.0.0/8`` or an address alone; ValueError naming a bad one."""
-    out = []
-    for text in texts:
-        try:
-            out.append(ipaddress.ip_network(text.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"not an address or network: {text!r}") from None
-    return tuple(out)
+def outbound(settings: Settings) -> Outbound:
+    """How webhooks call out under the operator's settings."""
+    return Outbound(
+        networks(settings.webhook_allowed_networks),
+        settings.webhook_connect_timeout,
+        settings.webhook_timeout,
+    )
 
 
 class Target(NamedTuple):
