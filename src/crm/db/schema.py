@@ -63,6 +63,9 @@ roles = sa.Table(
     sa.Column("permissions", JSONDoc, nullable=False),
     sa.Column("is_system", sa.Boolean, nullable=False, server_default=sa.false()),
     _created(),
+    #: When its name, description or permissions last changed (migration 0026 set the
+    #: older roles' to their creation).
+    sa.Column("updated_at", UTCDateTime),
     sa.UniqueConstraint("workspace_id", "key"),
     sa.Index("ix_roles_number", "workspace_id", "number", unique=True),
 )
@@ -89,6 +92,9 @@ users = sa.Table(
     # A deleted user is inactive too, for good.
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
+    #: When its profile, role, password or state last changed (migration 0026 set the
+    #: older users' to their creation).
+    sa.Column("updated_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
     sa.UniqueConstraint("workspace_id", "email"),
     sa.Index("ix_users_number", "workspace_id", "number", unique=True),

@@ -48,6 +48,7 @@ async def test_the_system_roles(client: httpx.AsyncClient, ws: Workspace) -> Non
         "isAdmin": False,
         "permissions": AGENT,
         "date_added": agent["date_added"],
+        "date_modified": agent["date_added"],
     }
     assert agent["date_added"].endswith("Z")
     one = await client.get(f"{FX}/roles/3", headers=key(ws))

@@ -74,6 +74,7 @@ async def test_document_examples(client: httpx.AsyncClient, ws: Workspace) -> No
         "role": {"id": 3, "name": "Agent"},
         "isPublished": True,
         "date_added": made["date_added"],
+        "date_modified": made["date_added"],
     }
     assert made["date_added"].endswith("Z")
     got = await client.get(f"{FX}/users/2", headers=key(ws))
@@ -81,7 +82,12 @@ async def test_document_examples(client: httpx.AsyncClient, ws: Workspace) -> No
     assert got.json() == {"user": made}
     put = await client.put(f"{FX}/users/2", json=USER_UPDATE, headers=key(ws))
     assert put.status_code == 200, put.text
-    assert put.json()["user"] == made | {"position": "Senior Sales Manager"}
+    changed = put.json()["user"]
+    assert changed == made | {
+        "position": "Senior Sales Manager",
+        "date_modified": changed["date_modified"],
+    }
+    assert changed["date_modified"] > made["date_modified"]
     checked = await client.post(f"{FX}/users/2/permission", json=PERMISSIONS, headers=key(ws))
     assert checked.status_code == 200, checked.text
     assert checked.json() == {"lead:leads:viewown": True, "lead:leads:editown": True}
@@ -319,6 +325,25 @@ async def test_update_clears_and_unpublishes(client: httpx.AsyncClient, staffed:
     assert shown["role"] == {"id": 2, "name": "Administrator"}
     same = await client.put(f"{FX}/users/2", json={}, headers=key(staffed))
     assert same.json()["user"] == shown
+
+
+async def test_a_change_moves_date_modified_and_its_order(
+    client: httpx.AsyncClient, staffed: Workspace
+) -> None:
+    before = (await client.get(f"{FX}/users/2", headers=key(staffed))).json()["user"]
+    assert before["date_modified"] == before["date_added"]
+    changed = await client.put(f"{FX}/users/2", json={"position": "Lead"}, headers=key(staffed))
+    after = changed.json()["user"]
+    assert after["date_modified"] > before["date_modified"]
+    assert after["date_added"] == before["date_added"]
+    newest = await client.get(
+        f"{FX}/users",
+        params={"orderBy": "date_modified", "orderByDir": "DESC"},
+        headers=key(staffed),
+    )
+    assert newest.json()["users"][0]["id"] == 2
+    unchanged = await client.put(f"{FX}/users/2", json={}, headers=key(staffed))
+    assert unchanged.json()["user"]["date_modified"] == after["date_modified"]
 
 
 async def test_an_unpublished_users_key_is_refused(

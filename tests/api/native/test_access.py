@@ -31,6 +31,7 @@ USER_ATTRIBUTES = (
     "role",
     "active",
     "created_at",
+    "updated_at",
 )
 
 

@@ -54,6 +54,7 @@ async def test_the_system_roles_by_number_key_or_number(
             "permissions": list(spec.permissions),
             "system": True,
             "created_at": role["created_at"],
+            "updated_at": role["created_at"],
         }
     assert ok(await client.get(f"{ROLES}/admin", headers=ws.auth)) == listed[1]
     assert ok(await client.get(f"{ROLES}/2", headers=ws.auth)) == listed[1]
@@ -93,6 +94,7 @@ async def test_a_custom_role_is_made_held_changed_and_deleted(
         "permissions": ["*:*:viewother", "lead:leads:full"],
         "system": False,
         "created_at": made["created_at"],
+        "updated_at": made["created_at"],
     }
     assert ok(await client.get(f"{ROLES}/4", headers=ws.auth)) == made
     key = bearer(await ws.add_key(role="sales_lead", email="seller@x.io"))
@@ -111,7 +113,9 @@ async def test_a_custom_role_is_made_held_changed_and_deleted(
         "name": "Seller",
         "description": None,
         "permissions": ["*:*:viewown"],
+        "updated_at": changed["updated_at"],
     }
+    assert changed["updated_at"] > made["updated_at"]
     # Its holders' keys do what it grants from the next request.
     assert ok(await client.get(f"{API}/me", headers=key))["permissions"] == ["*:*:viewown"]
     answer = await client.post(

@@ -91,6 +91,7 @@ async def test_a_user_is_made_with_a_profile_and_found_by_id_number_or_email(
         "role": "admin",
         "active": True,
         "created_at": made["created_at"],
+        "updated_at": made["created_at"],
     }
     for ref in (made["id"], "2", "GRACE@acme.com", " 2 "):
         answer = await client.get(f"{USERS}/{ref}", headers=ws.auth)
@@ -264,7 +265,9 @@ async def test_a_profile_changes_and_the_change_is_an_event(
         "locale": "en_GB",
         "email": "countess@x.io",
         "username": "countess",
+        "updated_at": changed["updated_at"],
     }
+    assert changed["updated_at"] > made["updated_at"]
     # An explicit name wins over the first and last names.
     named = ok(
         await client.patch(url, json={"first_name": "Augusta", "name": "Lady A"}, headers=ws.auth)

@@ -138,6 +138,7 @@ def user(u: User) -> dict[str, Any]:
         "role": {"id": u.role_number, "name": u.role_name},
         "isPublished": u.active,
         "date_added": u.created_at,
+        "date_modified": u.updated_at,
     }
 
 
@@ -154,6 +155,7 @@ def role(r: Role) -> dict[str, Any]:
         "isAdmin": all(covers(r.permissions, p) for p in ADMIN),
         "permissions": [flexie_permission(p) for p in r.permissions],
         "date_added": r.created_at,
+        "date_modified": r.updated_at,
     }
 
 

@@ -16,14 +16,13 @@ from crm.core.auth import roles
 
 router = APIRouter()
 ONE = "/roles/{id:int}"
-#: What a list of roles filters and sorts on. Roles keep no time of their last change:
-#: ``date_modified`` is the time they were added.
+#: What a list of roles filters and sorts on.
 ALIASES = {
     "id": "number",
     "name": "name",
     "description": "description",
     "date_added": "created_at",
-    "date_modified": "created_at",
+    "date_modified": "updated_at",
 }
 
 

@@ -42,8 +42,7 @@ NAMES = {
 #: The client's name of each core attribute an error may name (a user needs a first or
 #: last name, which the core asks of ``name``).
 _CLIENT = {core: name for name, core in NAMES.items()} | {"name": "firstName"}
-#: What a list of users filters and sorts on. Users keep no time of their last change:
-#: ``date_modified`` is the time they were added.
+#: What a list of users filters and sorts on.
 ALIASES = {
     "id": "number",
     "username": "username",
@@ -56,7 +55,7 @@ ALIASES = {
     "isPublished": "active",
     "role": "role_number",
     "date_added": "created_at",
-    "date_modified": "created_at",
+    "date_modified": "updated_at",
 }
 
 

@@ -51,6 +51,7 @@ def profile(u: User) -> dict[str, Any]:
         "role": u.role,
         "active": u.active,
         "created_at": u.created_at,
+        "updated_at": u.updated_at,
     }
 
 
@@ -63,6 +64,7 @@ def role(r: Role) -> dict[str, Any]:
         "permissions": list(r.permissions),
         "system": r.is_system,
         "created_at": r.created_at,
+        "updated_at": r.updated_at,
     }
 
 

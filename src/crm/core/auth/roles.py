@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.core.auth import service
 from crm.core.auth.conditions import Column, matching, order, search
 from crm.core.auth.principal import PERMISSION, Principal
+from crm.core.clock import utcnow
 from crm.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events import append_event
 from crm.core.metadata.repository import hold_for_change
@@ -73,6 +74,7 @@ class Role:
     permissions: tuple[str, ...]
     is_system: bool
     created_at: datetime
+    updated_at: datetime
 
 
 class RolePage(NamedTuple):
@@ -87,6 +89,7 @@ COLUMNS = {
     "name": Column(roles.c.name, "text"),
     "description": Column(roles.c.description, "text"),
     "created_at": Column(roles.c.created_at, "moment"),
+    "updated_at": Column(sa.func.coalesce(roles.c.updated_at, roles.c.created_at), "moment"),
 }
 
 
@@ -100,6 +103,7 @@ def _role(row: Any) -> Role:
         tuple(row.permissions),
         row.is_system,
         row.created_at,
+        row.updated_at or row.created_at,
     )
 
 
@@ -265,7 +269,9 @@ async def update_role(conn: AsyncConnection, principal: Principal, ref: str, **s
     changes = {k: [old[k], v] for k, v in values.items() if v != old[k]}
     if not changes:
         return role
-    await conn.execute(sa.update(roles).where(roles.c.id == role.id).values(**values))
+    await conn.execute(
+        sa.update(roles).where(roles.c.id == role.id).values(**values, updated_at=utcnow())
+    )
     await append_event(
         conn,
         principal.workspace_id,
@@ -295,10 +301,14 @@ async def delete_role(conn: AsyncConnection, principal: Principal, ref: str) -> 
     if holder is not None:
         raise Conflict(f"The role {role.key!r} is held by a {holder}; give them another first")
     fallback = await service.role_id(conn, principal.workspace_id, FALLBACK_ROLE)
-    for table in (users, api_keys):
-        await conn.execute(
-            sa.update(table).where(table.c.role_id == role.id).values(role_id=fallback)
-        )
+    await conn.execute(
+        sa.update(users)
+        .where(users.c.role_id == role.id)
+        .values(role_id=fallback, updated_at=utcnow())
+    )
+    await conn.execute(
+        sa.update(api_keys).where(api_keys.c.role_id == role.id).values(role_id=fallback)
+    )
     await conn.execute(sa.delete(roles).where(roles.c.id == role.id))
     await append_event(
         conn, principal.workspace_id, "role.deleted", actor=principal, payload={"role": role.key}

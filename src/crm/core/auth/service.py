@@ -275,7 +275,8 @@ async def create_role(
                     description=description,
                     permissions=permissions,
                     is_system=False,
-                    created_at=utcnow(),
+                    created_at=(now := utcnow()),
+                    updated_at=now,
                 )
                 .returning(roles.c.id)
             )
@@ -363,7 +364,8 @@ async def create_user(
                 password_hash=hash_password(secret) if secret else None,
                 role_id=found.id,
                 active=active,
-                created_at=utcnow(),
+                created_at=(now := utcnow()),
+                updated_at=now,
                 **values,
             )
             .returning(*(c for c in users.c if c.key != "password_hash"))

@@ -60,6 +60,7 @@ class User:
     role_name: str
     active: bool
     created_at: datetime
+    updated_at: datetime
     #: What the user's role grants.
     permissions: tuple[str, ...]
 
@@ -97,6 +98,7 @@ COLUMNS = {
     "role_number": Column(roles.c.number, "whole"),
     "active": Column(users.c.active, "flag"),
     "created_at": Column(users.c.created_at, "moment"),
+    "updated_at": Column(sa.func.coalesce(users.c.updated_at, users.c.created_at), "moment"),
 }
 
 
@@ -118,6 +120,7 @@ def _user(row: Any) -> User:
         role_name=row.role_name,
         active=row.active,
         created_at=row.created_at,
+        updated_at=row.updated_at or row.created_at,
         permissions=tuple(row.role_permissions),
     )
 
@@ -288,7 +291,9 @@ async def update_user(conn: AsyncConnection, principal: Principal, ref: Any, **s
         row["password_hash"] = hash_password(values["password"])
     if not row:
         return user
-    await conn.execute(sa.update(users).where(users.c.id == user.id).values(**row))
+    await conn.execute(
+        sa.update(users).where(users.c.id == user.id).values(**row, updated_at=utcnow())
+    )
     capped = 0 if role is None else await _cap_keys(conn, user, role.permissions, role.id)
     await bump_version(conn, principal.workspace_id)
     await append_event(
@@ -358,7 +363,9 @@ async def delete_user(
     heir = None if transfer_to is None else await _heir(conn, principal, user, transfer_to)
     now = utcnow()
     await conn.execute(
-        sa.update(users).where(users.c.id == user.id).values(active=False, deleted_at=now)
+        sa.update(users)
+        .where(users.c.id == user.id)
+        .values(active=False, deleted_at=now, updated_at=now)
     )
     await conn.execute(
         sa.update(api_keys)

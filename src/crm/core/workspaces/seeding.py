@@ -89,6 +89,7 @@ async def seed_roles(conn: AsyncConnection, workspace_id: int) -> None:
                 "permissions": list(role.permissions),
                 "is_system": True,
                 "created_at": now,
+                "updated_at": now,
             }
             for number, (key, role) in enumerate(SYSTEM_ROLES.items(), start=1)
         ],
