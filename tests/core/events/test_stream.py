@@ -31,6 +31,8 @@ async def _read(
 
 
 async def _head(engine: AsyncEngine, workspace_id: int | None = None) -> Position:
+    """The head once the log has settled (the workspace's own first events included)."""
+    assert await settle(engine)
     async with transaction(engine, write=False) as conn:
         return await head(conn, workspace_id)
 
