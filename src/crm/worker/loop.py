@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.events.stream import settle
 from crm.core.imports.process import forget_stale_uploads, process_next
 from crm.core.tasks.reminders import raise_due_reminders
-from crm.core.webhooks.safety import outbound
+from crm.core.webhooks.safety import Outbound, outbound
 from crm.core.workflows.dates import fire_dates
 from crm.core.workflows.runner import run_due
 from crm.core.workflows.triggers import take_events
@@ -69,17 +69,15 @@ async def drain(
     await settle(engine)
     engine = background(engine)
     settings = settings or Settings.from_env()
-    owner, done = name or worker_name(), await fire_dates(engine)
+    owner, done, policy = name or worker_name(), await fire_dates(engine), outbound(settings)
     while True:
         imported = int(await process_next(engine, owner))
         read, ran = await _automate(engine, owner)
-        called = await send_calls(engine, owner, outbound(settings))
+        called = await send_calls(engine, owner, policy)
         done += imported + ran + called
         if not (imported or read or ran or called):
             break
-    return done + await webhooks.drain(
-        engine, owner, outbound(settings), settings.webhook_concurrency
-    )
+    return done + await webhooks.drain(engine, owner, policy, settings.webhook_concurrency)
 
 
 async def run(
@@ -93,15 +91,15 @@ async def run(
     them. A failing job is logged and the loop goes on."""
     engine = background(engine)
     settings = settings or Settings.from_env()
-    owner = worker_name()
+    owner, policy = worker_name(), outbound(settings)
     await asyncio.gather(
-        _jobs(engine, owner, stop, idle, settings),
-        webhooks.run(engine, owner, stop, outbound(settings), settings.webhook_concurrency),
+        _jobs(engine, owner, stop, idle, policy),
+        webhooks.run(engine, owner, stop, policy, settings.webhook_concurrency),
     )
 
 
 async def _jobs(
-    engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float, settings: Settings
+    engine: AsyncEngine, owner: str, stop: asyncio.Event, idle: float, policy: Outbound
 ) -> None:
     """Imports, workflows, reminders and sweeps, one after another, until ``stop`` is set."""
     swept, reminded, dated = float("-inf"), float("-inf"), float("-inf")
@@ -118,7 +116,7 @@ async def _jobs(
                 await fire_dates(engine)
             busy = await process_next(engine, owner, stop.is_set)
             busy = any(await _automate(engine, owner)) or busy
-            busy = bool(await send_calls(engine, owner, outbound(settings))) or busy
+            busy = bool(await send_calls(engine, owner, policy)) or busy
         except Exception:  # a job's unexpected failure must not stop the other jobs
             log.exception("a job failed; it will be retried when its lease runs out")
             busy = False

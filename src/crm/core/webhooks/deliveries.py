@@ -126,7 +126,9 @@ class Outcome:
         return f"HTTP {self.status}" + (f": {self.excerpt}" if self.excerpt else "")
 
 
-def _secrets(row: Any, now: Any) -> tuple[str, ...]:
+def signing_secrets(row: Any, now: Any) -> tuple[str, ...]:
+    """The secrets a subscription's messages are signed with now: its secret, and the one
+    before it while that one's grace period lasts."""
     previous = row.previous_secret
     if previous and row.previous_until is not None and row.previous_until > now:
         return (row.secret, previous)
@@ -142,7 +144,7 @@ def _claimed(row: Any, owner: str, now: Any) -> Claimed:
         object_types=None if row.object_types is None else frozenset(row.object_types),
         cursor=Position(int(row.cursor_tx), int(row.cursor_id)),
         attempts=row.attempts,
-        secrets=_secrets(row, now),
+        secrets=signing_secrets(row, now),
         owner=owner,
     )
 

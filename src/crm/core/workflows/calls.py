@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm.core.clock import utcnow
 from crm.core.errors import FieldError, ValidationFailed
 from crm.core.ids import parse_uuid, uuid7
-from crm.core.webhooks.deliveries import backoff
+from crm.core.webhooks.deliveries import backoff, signing_secrets
 from crm.core.workflows.model import FAILED, PENDING, WAITING
 from crm.db.engine import transaction
 from crm.db.schema import webhook_subscriptions, workflow_calls, workflow_run_steps, workflow_runs
@@ -152,7 +152,7 @@ async def claim(engine: AsyncEngine, owner: str, limit: int) -> list[Call]:
             workspace_id=r.workspace_id,
             position=r.position,
             url=r.url,
-            secrets=_secrets(r, now),
+            secrets=signing_secrets(r, now),
             body=orjson.dumps(r.body),
             attempts=r.attempts,
         )
@@ -163,12 +163,6 @@ async def claim(engine: AsyncEngine, owner: str, limit: int) -> list[Call]:
 def _plain(message: dict[str, Any]) -> Any:
     """A message as JSON holds it, written as the webhooks write theirs (UTC as ``Z``)."""
     return orjson.loads(orjson.dumps(message, default=str, option=orjson.OPT_UTC_Z))
-
-
-def _secrets(row: Any, now: Any) -> tuple[str, ...]:
-    if row.previous_secret and row.previous_until is not None and row.previous_until > now:
-        return (row.secret, row.previous_secret)
-    return (row.secret,)
 
 
 async def settle_call(

@@ -193,7 +193,7 @@ def moment(value: Any) -> datetime | None:
 
 
 def _user(meta: WorkspaceMeta, ref: Any, where: str) -> UserMeta:
-    found = next((u for u in meta.users.values() if str(u.uuid) == str(ref)), None)
+    found = meta.users_by_uuid.get(str(ref))
     if found is None or not found.active:
         raise _bad(where, f"no active user {ref!r}")
     return found
@@ -365,10 +365,7 @@ class MoveStage(Step):
         if not chosen:
             raise _bad(f"{where}.pipeline", f"no pipeline {pipeline!r} for {at.obj.key}")
         stage = spec["stage"]
-        names = {s.name.casefold(): s for s in chosen[0].stages} | {
-            str(s.uuid): s for s in chosen[0].stages
-        }
-        found = names.get(str(stage).casefold()) or names.get(str(stage))
+        found = chosen[0].stage(str(stage))
         if found is None:
             raise _bad(f"{where}.stage", f"no stage {stage!r} in {chosen[0].label}")
         return {"type": self.kind, "pipeline": chosen[0].key, "stage": str(found.uuid)}
